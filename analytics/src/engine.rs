@@ -1,0 +1,583 @@
+//! The per-worker analysis engine: a bounded flow table, reassembly, recognition and protocol
+//! sessions for the flows one worker owns.
+//!
+//! The sensor decodes each frame, picks the worker by [`shard_of`] (a direction-free hash, so a
+//! flow always lands on the same worker and workers share nothing), and hands the packet to
+//! that worker's [`Engine::process`]. Time is the capture's: idle timeouts and sweeps follow
+//! packet timestamps, never the wall clock, so a replay gives the same evidence as the live run.
+//!
+//! Bounds: at most `max_flows` flows per engine (when full, the least recently active eighth is
+//! closed as `evicted`, counted and alerted once); per-direction reassembly buffers per
+//! [`Limits`]; per-session pending requests per protocol. When a bound is hit the evidence
+//! depends on which flows shared a worker, so it may differ between thread counts; without a
+//! bound being hit it does not.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use dissectors::link::{Packet, TcpSegment, Transport};
+use rustc_hash::FxHashMap;
+
+use crate::attribution::Attributor;
+use crate::evidence::{
+    AlertKind, AlertRow, Endpoints, Evidence, FrameRef, Protocol, SessionEnd, SessionId, Severity,
+};
+use crate::flow::{src_is_server_by_port, Direction, FlowKey, SERVER_PORTS};
+use crate::modbus::ModbusSession;
+use crate::reassembly::{Chunk, Limits, Stream};
+use crate::recognize::{modbus_sender_is_client, recognize, Recognized, MAX_ATTEMPTS};
+use crate::session::{SessionCx, SessionMeta, SessionStats};
+
+/// Tunable bounds of one engine.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    pub max_flows: usize,
+    /// A flow with no packet for this long (capture time) is closed.
+    pub idle_timeout_us: i64,
+    pub limits: Limits,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            max_flows: 1 << 20,
+            idle_timeout_us: 600 * 1_000_000,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// What an engine counted, beyond the rows it produced.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub packets: u64,
+    pub bytes: u64,
+    pub tcp_packets: u64,
+    pub udp_packets: u64,
+    pub ip_fragments: u64,
+    pub other_ip_packets: u64,
+    pub flows: u64,
+    pub flows_evicted: u64,
+    pub flows_idle_closed: u64,
+    pub unknown_flows: u64,
+    pub sessions: u64,
+    pub gaps: u64,
+    pub gap_bytes: u64,
+    pub retransmitted_bytes: u64,
+    pub malformed_pdus: u64,
+    pub timestamps_backwards: u64,
+    pub peak_flows: u64,
+}
+
+impl Counters {
+    /// Adds another engine's counts (peaks are summed: workers hold their flows at once).
+    pub fn add(&mut self, o: &Counters) {
+        self.packets += o.packets;
+        self.bytes += o.bytes;
+        self.tcp_packets += o.tcp_packets;
+        self.udp_packets += o.udp_packets;
+        self.ip_fragments += o.ip_fragments;
+        self.other_ip_packets += o.other_ip_packets;
+        self.flows += o.flows;
+        self.flows_evicted += o.flows_evicted;
+        self.flows_idle_closed += o.flows_idle_closed;
+        self.unknown_flows += o.unknown_flows;
+        self.sessions += o.sessions;
+        self.gaps += o.gaps;
+        self.gap_bytes += o.gap_bytes;
+        self.retransmitted_bytes += o.retransmitted_bytes;
+        self.malformed_pdus += o.malformed_pdus;
+        self.timestamps_backwards += o.timestamps_backwards;
+        self.peak_flows += o.peak_flows;
+    }
+
+    /// Name and value of every counter, for the manifest and the summary.
+    pub fn entries(&self) -> Vec<(&'static str, u64)> {
+        vec![
+            ("packets", self.packets),
+            ("bytes", self.bytes),
+            ("tcp_packets", self.tcp_packets),
+            ("udp_packets", self.udp_packets),
+            ("ip_fragments", self.ip_fragments),
+            ("other_ip_packets", self.other_ip_packets),
+            ("flows", self.flows),
+            ("flows_evicted", self.flows_evicted),
+            ("flows_idle_closed", self.flows_idle_closed),
+            ("unknown_flows", self.unknown_flows),
+            ("sessions", self.sessions),
+            ("reassembly_gaps", self.gaps),
+            ("reassembly_gap_bytes", self.gap_bytes),
+            ("retransmitted_bytes", self.retransmitted_bytes),
+            ("malformed_pdus", self.malformed_pdus),
+            ("timestamps_backwards", self.timestamps_backwards),
+            ("peak_flows", self.peak_flows),
+        ]
+    }
+}
+
+/// The worker (of `shards`) that owns the flow of `packet`; packets of no flow go to worker 0.
+pub fn shard_of(packet: &Packet<'_>, shards: usize) -> usize {
+    match &packet.transport {
+        Transport::Tcp(seg) => {
+            let src = (packet.src_ip, seg.src_port);
+            let dst = (packet.dst_ip, seg.dst_port);
+            FlowKey::new(src, dst, packet.vlan, 6).0.shard(shards)
+        }
+        Transport::Udp {
+            src_port, dst_port, ..
+        } => {
+            let src = (packet.src_ip, *src_port);
+            let dst = (packet.dst_ip, *dst_port);
+            FlowKey::new(src, dst, packet.vlan, 17).0.shard(shards)
+        }
+        Transport::Fragment | Transport::Other(_) => 0,
+    }
+}
+
+/// The application layer of a flow.
+#[derive(Debug)]
+enum App {
+    /// Payload seen so far did not say which protocol this is.
+    Undecided {
+        attempts: u8,
+    },
+    /// Not a protocol OT Witness reads; bytes are counted, not parsed.
+    Unknown,
+    Modbus(ModbusSession),
+    /// The session ended with FIN or RST and its row is written; the entry stays a while so
+    /// late retransmissions and the last ACKs do not start a new, empty session.
+    Closed,
+}
+
+/// How long a closed flow absorbs stray packets before it is forgotten.
+const CLOSED_LINGER_US: i64 = 60 * 1_000_000;
+
+#[derive(Debug)]
+struct Flow {
+    /// Whether the client is the key's `lower` endpoint.
+    client_is_lower: bool,
+    meta: SessionMeta,
+    streams: [Stream; 2],
+    app: App,
+    stats: SessionStats,
+    last: FrameRef,
+    fin: [bool; 2],
+    /// Client and server were told apart by port alone (no handshake seen, no known port),
+    /// so the first recognised payload may still swap them.
+    roles_guessed: bool,
+}
+
+/// One worker's share of the analysis.
+pub struct Engine {
+    config: EngineConfig,
+    attributor: Attributor,
+    source_names: Arc<[String]>,
+    flows: FxHashMap<FlowKey, Flow>,
+    evidence: Evidence,
+    counters: Counters,
+    now_us: i64,
+    next_sweep_us: i64,
+    table_full_reported: bool,
+}
+
+const SWEEP_INTERVAL_US: i64 = 10 * 1_000_000;
+
+impl Engine {
+    pub fn new(config: EngineConfig, attributor: Attributor, source_names: Arc<[String]>) -> Self {
+        Engine {
+            config,
+            attributor,
+            source_names,
+            flows: FxHashMap::default(),
+            evidence: Evidence::default(),
+            counters: Counters::default(),
+            now_us: i64::MIN,
+            next_sweep_us: i64::MIN,
+            table_full_reported: false,
+        }
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Rows produced so far; the engine keeps going with empty tables.
+    pub fn take_evidence(&mut self) -> Evidence {
+        std::mem::take(&mut self.evidence)
+    }
+
+    /// Analyses one decoded frame.
+    pub fn process(&mut self, at: FrameRef, packet: &Packet<'_>, wire_len: u64) {
+        self.counters.packets += 1;
+        self.counters.bytes += wire_len;
+        if at.ts_us < self.now_us {
+            self.counters.timestamps_backwards += 1;
+        } else {
+            self.now_us = at.ts_us;
+        }
+        if self.now_us >= self.next_sweep_us {
+            self.sweep_idle();
+            self.next_sweep_us = self.now_us.saturating_add(SWEEP_INTERVAL_US);
+        }
+
+        match &packet.transport {
+            Transport::Tcp(seg) => {
+                self.counters.tcp_packets += 1;
+                self.tcp(at, packet, seg);
+            }
+            Transport::Udp { .. } => self.counters.udp_packets += 1,
+            Transport::Fragment => self.counters.ip_fragments += 1,
+            Transport::Other(_) => self.counters.other_ip_packets += 1,
+        }
+    }
+
+    /// Closes every flow as `capture_end` (end of the inputs or of the live capture).
+    pub fn finish(&mut self) {
+        let keys: Vec<FlowKey> = self.flows.keys().copied().collect();
+        for key in keys {
+            self.close(&key, SessionEnd::CaptureEnd);
+        }
+    }
+
+    fn tcp(&mut self, at: FrameRef, packet: &Packet<'_>, seg: &TcpSegment<'_>) {
+        let src = (packet.src_ip, seg.src_port);
+        let dst = (packet.dst_ip, seg.dst_port);
+        let (key, src_is_lower) = FlowKey::new(src, dst, packet.vlan, 6);
+
+        let reused = seg.flags.syn && !seg.flags.ack;
+        if reused && matches!(self.flows.get(&key), Some(f) if matches!(f.app, App::Closed)) {
+            self.flows.remove(&key);
+        }
+        if !self.flows.contains_key(&key) {
+            if seg.payload.is_empty() && !seg.flags.syn {
+                return; // a bare ACK or FIN of a conversation we never saw carry nothing
+            }
+            if seg.flags.rst {
+                return;
+            }
+            if self.flows.len() >= self.config.max_flows {
+                self.evict(at);
+            }
+            let (src_is_client, roles_guessed) = match (seg.flags.syn, seg.flags.ack) {
+                (true, false) => (true, false),
+                (true, true) => (false, false),
+                _ => {
+                    let known = |p| SERVER_PORTS.contains(&p);
+                    let guessed = !known(seg.src_port) && !known(seg.dst_port);
+                    (!src_is_server_by_port(seg.src_port, seg.dst_port), guessed)
+                }
+            };
+            let mut flow = self.new_flow(at, packet, seg, src_is_client, src_is_lower);
+            flow.roles_guessed = roles_guessed;
+            self.flows.insert(key, flow);
+            self.counters.flows += 1;
+            self.counters.peak_flows = self.counters.peak_flows.max(self.flows.len() as u64);
+        }
+
+        let end = {
+            let flow = self.flows.get_mut(&key).expect("flow inserted above");
+            if matches!(flow.app, App::Closed) {
+                flow.last = at;
+                return;
+            }
+            let dir = if src_is_lower == flow.client_is_lower {
+                Direction::ToServer
+            } else {
+                Direction::ToClient
+            };
+            flow.last = at;
+            let e = &mut flow.meta.endpoints;
+            match dir {
+                Direction::ToServer => e.client_mac = e.client_mac.or(packet.src_mac),
+                Direction::ToClient => e.server_mac = e.server_mac.or(packet.src_mac),
+            }
+            segment(
+                flow,
+                dir,
+                at,
+                seg,
+                &self.config.limits,
+                &mut self.evidence,
+                &self.attributor,
+                &mut self.counters,
+            )
+        };
+        if let Some(end) = end {
+            self.close(&key, end);
+        }
+    }
+
+    fn new_flow(
+        &self,
+        at: FrameRef,
+        packet: &Packet<'_>,
+        seg: &TcpSegment<'_>,
+        src_is_client: bool,
+        src_is_lower: bool,
+    ) -> Flow {
+        let (client, server, client_mac, server_mac) = if src_is_client {
+            let c = (packet.src_ip, seg.src_port);
+            let s = (packet.dst_ip, seg.dst_port);
+            (c, s, packet.src_mac, packet.dst_mac)
+        } else {
+            let c = (packet.dst_ip, seg.dst_port);
+            let s = (packet.src_ip, seg.src_port);
+            (c, s, packet.dst_mac, packet.src_mac)
+        };
+        let endpoints = Endpoints {
+            client_ip: client.0,
+            client_port: client.1,
+            client_mac,
+            server_ip: server.0,
+            server_port: server.1,
+            server_mac,
+            vlan: packet.vlan,
+        };
+        let source = self
+            .source_names
+            .get(at.source as usize)
+            .map_or("", String::as_str);
+        Flow {
+            client_is_lower: src_is_client == src_is_lower,
+            meta: SessionMeta {
+                id: SessionId::derive(source, at, &endpoints),
+                protocol: Protocol::Modbus,
+                endpoints,
+                first: at,
+            },
+            streams: [Stream::default(), Stream::default()],
+            app: App::Undecided { attempts: 0 },
+            stats: SessionStats::default(),
+            last: at,
+            fin: [false; 2],
+            roles_guessed: false,
+        }
+    }
+
+    /// Closes flows idle for longer than the timeout.
+    fn sweep_idle(&mut self) {
+        let deadline = self.now_us.saturating_sub(self.config.idle_timeout_us);
+        let linger = self.now_us.saturating_sub(CLOSED_LINGER_US);
+        let mut idle = Vec::new();
+        self.flows.retain(|key, f| match f.app {
+            App::Closed => f.last.ts_us >= linger,
+            _ => {
+                if f.last.ts_us < deadline {
+                    idle.push(*key);
+                }
+                true
+            }
+        });
+        for key in idle {
+            self.counters.flows_idle_closed += 1;
+            self.close(&key, SessionEnd::Idle);
+        }
+    }
+
+    /// Makes room in a full table by closing the least recently active eighth of it.
+    fn evict(&mut self, at: FrameRef) {
+        let mut by_age: Vec<(FrameRef, FlowKey)> =
+            self.flows.iter().map(|(k, f)| (f.last, *k)).collect();
+        let count = (by_age.len() / 8).max(1);
+        by_age.select_nth_unstable(count - 1);
+        for (_, key) in by_age.into_iter().take(count) {
+            self.counters.flows_evicted += 1;
+            self.close(&key, SessionEnd::Evicted);
+        }
+        if !self.table_full_reported {
+            self.table_full_reported = true;
+            self.evidence.alerts.push(AlertRow {
+                at,
+                kind: AlertKind::FlowTableFull,
+                severity: Severity::High,
+                session_id: None,
+                protocol: None,
+                client_ip: None,
+                server_ip: None,
+                detail: format!(
+                    "flow table full ({} flows on this worker): the least recently active \
+                     flows are being closed early; their later packets start new sessions",
+                    self.config.max_flows
+                ),
+            });
+        }
+    }
+
+    fn close(&mut self, key: &FlowKey, end: SessionEnd) {
+        let Some(mut flow) = self.flows.remove(key) else {
+            return;
+        };
+        if matches!(flow.app, App::Closed) {
+            return;
+        }
+        let at = flow.last;
+        let limits = self.config.limits;
+        let Flow {
+            meta,
+            streams,
+            app,
+            stats,
+            last,
+            ..
+        } = &mut flow;
+        let mut cx = SessionCx {
+            at,
+            meta,
+            stats,
+            out: &mut self.evidence,
+            attributor: &self.attributor,
+        };
+        if let App::Modbus(session) = app {
+            for dir in [Direction::ToServer, Direction::ToClient] {
+                streams[dir.index()].finish(&limits, &mut |c| session.on_chunk(dir, c, &mut cx));
+            }
+            session.on_end(end, &mut cx);
+            let flow_desc = describe(&cx.meta.endpoints);
+            cx.close(
+                end,
+                *last,
+                [&streams[0].stats, &streams[1].stats],
+                &flow_desc,
+            );
+            self.counters.sessions += 1;
+            self.counters.malformed_pdus += cx.stats.malformed;
+        }
+        for s in streams.iter() {
+            self.counters.gaps += s.stats.gaps;
+            self.counters.gap_bytes += s.stats.gap_bytes;
+            self.counters.retransmitted_bytes += s.stats.retransmitted_bytes;
+        }
+        if matches!(end, SessionEnd::Fin | SessionEnd::Reset) {
+            flow.app = App::Closed;
+            flow.streams = [Stream::default(), Stream::default()];
+            flow.stats = SessionStats::default();
+            self.flows.insert(*key, flow);
+        }
+    }
+}
+
+/// Exchanges client and server of a flow whose roles were guessed wrong.
+fn swap_roles(flow: &mut Flow) {
+    let e = flow.meta.endpoints;
+    flow.meta.endpoints = Endpoints {
+        client_ip: e.server_ip,
+        client_port: e.server_port,
+        client_mac: e.server_mac,
+        server_ip: e.client_ip,
+        server_port: e.client_port,
+        server_mac: e.client_mac,
+        vlan: e.vlan,
+    };
+    flow.client_is_lower = !flow.client_is_lower;
+    flow.streams.swap(0, 1);
+    flow.fin.swap(0, 1);
+    flow.roles_guessed = false;
+}
+
+/// `10.0.0.1:40000 → 10.0.0.2:502`
+fn describe(e: &Endpoints) -> String {
+    fn ep(ip: IpAddr, port: u16) -> String {
+        match ip {
+            IpAddr::V4(v4) => format!("{v4}:{port}"),
+            IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+        }
+    }
+    format!(
+        "{} → {}",
+        ep(e.client_ip, e.client_port),
+        ep(e.server_ip, e.server_port)
+    )
+}
+
+/// Runs one segment through the flow's reassembly and parser; returns how the flow ends, if
+/// this segment ends it.
+#[allow(clippy::too_many_arguments)]
+fn segment(
+    flow: &mut Flow,
+    mut dir: Direction,
+    at: FrameRef,
+    seg: &TcpSegment<'_>,
+    limits: &Limits,
+    out: &mut Evidence,
+    attributor: &Attributor,
+    counters: &mut Counters,
+) -> Option<SessionEnd> {
+    if seg.flags.syn {
+        flow.streams[dir.index()].syn(seg.seq);
+    }
+
+    if !seg.payload.is_empty() {
+        if let App::Undecided { attempts } = &mut flow.app {
+            match recognize(flow.meta.endpoints.server_port, seg.payload) {
+                Recognized::Modbus => {
+                    let sender_is_client = modbus_sender_is_client(seg.payload);
+                    if flow.roles_guessed && sender_is_client == Some(dir == Direction::ToClient) {
+                        swap_roles(flow);
+                        dir = dir.reverse();
+                    }
+                    // Bytes already passed by without a parser leave it mid-stream.
+                    let mut session = ModbusSession::default();
+                    for d in [Direction::ToServer, Direction::ToClient] {
+                        if flow.streams[d.index()].stats.bytes > 0 {
+                            session.on_chunk_gap_unknown(d);
+                        }
+                    }
+                    flow.meta.protocol = Protocol::Modbus;
+                    flow.app = App::Modbus(session);
+                }
+                Recognized::NotYet => {
+                    *attempts += 1;
+                    if *attempts >= MAX_ATTEMPTS {
+                        counters.unknown_flows += 1;
+                        flow.app = App::Unknown;
+                    }
+                }
+            }
+        }
+    }
+
+    let Flow {
+        meta,
+        streams,
+        app,
+        stats,
+        ..
+    } = flow;
+    let mut cx = SessionCx {
+        at,
+        meta,
+        stats,
+        out,
+        attributor,
+    };
+    match app {
+        App::Modbus(session) => {
+            let peer = dir.reverse();
+            if seg.flags.ack {
+                streams[peer.index()]
+                    .peer_ack(seg.ack, limits, &mut |c| session.on_chunk(peer, c, &mut cx));
+            }
+            streams[dir.index()].segment(seg.seq, seg.payload, limits, &mut |c| {
+                session.on_chunk(dir, c, &mut cx)
+            });
+        }
+        App::Undecided { .. } | App::Unknown | App::Closed => {
+            // Followed for sequence numbers only, so a later recognition starts in step.
+            streams[dir.index()].segment(seg.seq, seg.payload, limits, &mut |c| match c {
+                Chunk::Data(d) => d.len(),
+                Chunk::Gap { .. } => 0,
+            });
+        }
+    }
+
+    if seg.flags.rst {
+        return Some(SessionEnd::Reset);
+    }
+    if seg.flags.fin {
+        flow.fin[dir.index()] = true;
+        if flow.fin[0] && flow.fin[1] {
+            return Some(SessionEnd::Fin);
+        }
+    }
+    None
+}

@@ -1,0 +1,19 @@
+//! Everything between a decoded packet and an evidence row: flows, TCP reassembly, protocol
+//! recognition, protocol sessions, attribution against the identity map, and the rows
+//! themselves.
+//!
+//! This crate never touches the outside world: it does not know where packets come from (a file
+//! or an interface) nor how evidence is stored. The sensor feeds it [`engine::Engine`] packets
+//! and drains [`evidence::Evidence`] rows from it.
+
+#![forbid(unsafe_code)]
+
+pub mod attribution;
+pub mod engine;
+pub mod evidence;
+pub mod flow;
+pub mod identity;
+pub mod modbus;
+pub mod reassembly;
+pub mod recognize;
+pub mod session;

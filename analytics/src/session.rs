@@ -1,0 +1,202 @@
+//! What every protocol session shares: its identity and endpoints, its counters, and the
+//! context through which a protocol parser emits writes and alerts.
+//!
+//! A parser never builds evidence rows by hand for the common columns: [`SessionCx::new_write`]
+//! fills endpoints and session id, and [`SessionCx::emit_write`] runs attribution and counts.
+//! Alerts about a whole session (how many writes nobody can be linked to) are raised once, when
+//! the session ends, by [`SessionCx::close`]; per-event alerts are capped per session so one
+//! broken device cannot flood the alerts table.
+
+use crate::attribution::Attributor;
+use crate::evidence::{
+    AlertKind, AlertRow, Attribution, Category, DelegationStatus, Endpoints, Evidence, FrameRef,
+    Outcome, Protocol, SessionEnd, SessionId, SessionRow, Severity, WriteRow,
+};
+use crate::reassembly::StreamStats;
+
+/// How many alerts of one kind a session raises before it only counts them.
+pub const MAX_ALERTS_PER_KIND: u32 = 10;
+
+/// The fixed facts of a session.
+#[derive(Clone, Debug)]
+pub struct SessionMeta {
+    pub id: SessionId,
+    pub protocol: Protocol,
+    pub endpoints: Endpoints,
+    pub first: FrameRef,
+}
+
+/// Counters a session accumulates for its `sessions` row and its closing alerts.
+#[derive(Clone, Debug, Default)]
+pub struct SessionStats {
+    pub reads: u64,
+    pub writes: u64,
+    pub other_requests: u64,
+    pub responses: u64,
+    pub malformed: u64,
+    pub unattributed_writes: u64,
+    pub first_unattributed: Option<FrameRef>,
+    pub credentials: Vec<String>,
+    pub security_policy: Option<String>,
+    pub security_mode: Option<String>,
+    pub opaque: bool,
+    /// Alerts raised so far, by kind, for the per-session cap.
+    alerts_raised: Vec<(AlertKind, u32)>,
+    /// Frame of the last write numbered, and the next item number within it.
+    item_frame: FrameRef,
+    next_item: u32,
+}
+
+/// The context a protocol parser works in for one frame.
+pub struct SessionCx<'a> {
+    pub at: FrameRef,
+    pub meta: &'a SessionMeta,
+    pub stats: &'a mut SessionStats,
+    pub out: &'a mut Evidence,
+    pub attributor: &'a Attributor,
+}
+
+impl SessionCx<'_> {
+    /// A write row of this session sent in the current frame, with its "who" columns empty and
+    /// its outcome unknown until the parser learns it.
+    pub fn new_write(
+        &mut self,
+        category: Category,
+        operation: &'static str,
+        function_code: u32,
+        target: String,
+    ) -> WriteRow {
+        if self.stats.item_frame != self.at {
+            self.stats.item_frame = self.at;
+            self.stats.next_item = 0;
+        }
+        let item = self.stats.next_item;
+        self.stats.next_item += 1;
+        WriteRow {
+            at: self.at,
+            item,
+            endpoints: self.meta.endpoints,
+            session_id: self.meta.id,
+            protocol: self.meta.protocol,
+            category,
+            operation,
+            function_code,
+            target,
+            value: None,
+            outcome: Outcome::Unknown,
+            response_ts_us: None,
+            credential: None,
+            client_certificate: None,
+            device_id: None,
+            identity: None,
+            attribution: Attribution::Unattributed,
+            delegation: None,
+            delegation_status: DelegationStatus::NoPolicy,
+            approved_by: None,
+            numeric_value: None,
+        }
+    }
+
+    /// Attributes `write` and adds it to the evidence.
+    pub fn emit_write(&mut self, mut write: WriteRow) {
+        self.attributor.attribute(&mut write);
+        self.stats.writes += 1;
+        if write.attribution == Attribution::Unattributed {
+            self.stats.unattributed_writes += 1;
+            let first = self.stats.first_unattributed.get_or_insert(write.at);
+            *first = (*first).min(write.at);
+        }
+        self.out.writes.push(write);
+    }
+
+    /// Raises an alert about this session at the current frame, unless this session already
+    /// raised [`MAX_ALERTS_PER_KIND`] of that kind (it is still counted by the caller).
+    pub fn alert(&mut self, kind: AlertKind, severity: Severity, detail: String) {
+        let raised = match self
+            .stats
+            .alerts_raised
+            .iter_mut()
+            .find(|(k, _)| *k == kind)
+        {
+            Some((_, n)) => n,
+            None => {
+                self.stats.alerts_raised.push((kind, 0));
+                &mut self.stats.alerts_raised.last_mut().expect("just pushed").1
+            }
+        };
+        *raised += 1;
+        if *raised > MAX_ALERTS_PER_KIND {
+            return;
+        }
+        let e = &self.meta.endpoints;
+        let detail = if *raised == MAX_ALERTS_PER_KIND {
+            format!("{detail} (further {kind} alerts of this session are only counted)")
+        } else {
+            detail
+        };
+        self.out.alerts.push(AlertRow {
+            at: self.at,
+            kind,
+            severity,
+            session_id: Some(self.meta.id),
+            protocol: Some(self.meta.protocol),
+            client_ip: Some(e.client_ip),
+            server_ip: Some(e.server_ip),
+            detail,
+        });
+    }
+
+    /// Emits the `sessions` row and the session-wide alerts.
+    pub fn close(
+        &mut self,
+        end: SessionEnd,
+        last: FrameRef,
+        streams: [&StreamStats; 2],
+        flow_desc: &str,
+    ) {
+        let s = &*self.stats;
+        let gaps = streams[0].gaps + streams[1].gaps;
+        let gap_bytes = streams[0].gap_bytes + streams[1].gap_bytes;
+
+        if s.unattributed_writes > 0 {
+            let first = s.first_unattributed.unwrap_or(self.meta.first);
+            self.out.alerts.push(AlertRow {
+                at: first,
+                kind: AlertKind::UnattributedWrite,
+                severity: Severity::High,
+                session_id: Some(self.meta.id),
+                protocol: Some(self.meta.protocol),
+                client_ip: Some(self.meta.endpoints.client_ip),
+                server_ip: Some(self.meta.endpoints.server_ip),
+                detail: format!(
+                    "{} {} write(s) on {flow_desc} link to no credential and no known address; \
+                     the first is frame {}",
+                    s.unattributed_writes, self.meta.protocol, first.frame
+                ),
+            });
+        }
+
+        let row = SessionRow {
+            session_id: self.meta.id,
+            protocol: self.meta.protocol,
+            endpoints: self.meta.endpoints,
+            first: self.meta.first,
+            last,
+            end,
+            reads: s.reads,
+            writes: s.writes,
+            other_requests: s.other_requests,
+            responses: s.responses,
+            malformed: s.malformed,
+            credentials: s.credentials.clone(),
+            security_policy: s.security_policy.clone(),
+            security_mode: s.security_mode.clone(),
+            opaque: s.opaque,
+            gaps,
+            gap_bytes,
+            client_bytes: streams[0].bytes,
+            server_bytes: streams[1].bytes,
+        };
+        self.out.sessions.push(row);
+    }
+}
