@@ -25,7 +25,7 @@ use crate::evidence::{
 use crate::flow::{src_is_server_by_port, Direction, FlowKey, SERVER_PORTS};
 use crate::modbus::ModbusSession;
 use crate::reassembly::{Chunk, Limits, Stream};
-use crate::recognize::{modbus_sender_is_client, recognize, Recognized, MAX_ATTEMPTS};
+use crate::recognize::{modbus_sender_is_client, recognize, Recognized};
 use crate::session::{SessionCx, SessionMeta, SessionStats};
 
 /// Tunable bounds of one engine.
@@ -137,10 +137,9 @@ pub fn shard_of(packet: &Packet<'_>, shards: usize) -> usize {
 /// The application layer of a flow.
 #[derive(Debug)]
 enum App {
-    /// Payload seen so far did not say which protocol this is.
-    Undecided {
-        attempts: u8,
-    },
+    /// Payload seen so far did not say which protocol this is; the streams hold it back so
+    /// the parser chosen later reads it from the start.
+    Undecided,
     /// Not a protocol OT Witness reads; bytes are counted, not parsed.
     Unknown,
     Modbus(ModbusSession),
@@ -346,7 +345,7 @@ impl Engine {
                 first: at,
             },
             streams: [Stream::default(), Stream::default()],
-            app: App::Undecided { attempts: 0 },
+            app: App::Undecided,
             stats: SessionStats::default(),
             last: at,
             fin: [false; 2],
@@ -456,6 +455,60 @@ impl Engine {
     }
 }
 
+/// Feeds one segment of a flow whose protocol is not known yet to its stream, holding the
+/// bytes back, and decides from what the stream has so far. When the flow turns out to be
+/// Modbus, the held bytes of both directions are replayed into a new session (client first);
+/// returns the segment's direction, which changes when the roles were guessed wrong.
+fn recognise(
+    flow: &mut Flow,
+    mut dir: Direction,
+    seg: &TcpSegment<'_>,
+    limits: &Limits,
+    counters: &mut Counters,
+) -> Direction {
+    let port = flow.meta.endpoints.server_port;
+    let stream = &mut flow.streams[dir.index()];
+    let start_known = stream.start_known();
+    let mut verdict = Recognized::NotYet;
+    let mut sender_is_client = None;
+    stream.segment(seg.seq, seg.payload, limits, &mut |chunk| {
+        if let Chunk::Data(data) = chunk {
+            verdict = recognize(port, data, start_known);
+            if let Recognized::Modbus { offset } = verdict {
+                sender_is_client = modbus_sender_is_client(&data[offset..]);
+            }
+        }
+        0
+    });
+
+    match verdict {
+        Recognized::NotYet => dir,
+        Recognized::Never => {
+            counters.unknown_flows += 1;
+            flow.app = App::Unknown;
+            for stream in &mut flow.streams {
+                stream.discard_pending();
+            }
+            dir
+        }
+        Recognized::Modbus { .. } => {
+            if flow.roles_guessed && sender_is_client == Some(dir == Direction::ToClient) {
+                swap_roles(flow);
+                dir = dir.reverse();
+            }
+            let mut session = ModbusSession::default();
+            for d in [Direction::ToServer, Direction::ToClient] {
+                if !flow.streams[d.index()].start_known() {
+                    session.on_chunk_gap_unknown(d);
+                }
+            }
+            flow.meta.protocol = Protocol::Modbus;
+            flow.app = App::Modbus(session);
+            dir
+        }
+    }
+}
+
 /// Exchanges client and server of a flow whose roles were guessed wrong.
 fn swap_roles(flow: &mut Flow) {
     let e = flow.meta.endpoints;
@@ -506,34 +559,10 @@ fn segment(
         flow.streams[dir.index()].syn(seg.seq);
     }
 
-    if !seg.payload.is_empty() {
-        if let App::Undecided { attempts } = &mut flow.app {
-            match recognize(flow.meta.endpoints.server_port, seg.payload) {
-                Recognized::Modbus => {
-                    let sender_is_client = modbus_sender_is_client(seg.payload);
-                    if flow.roles_guessed && sender_is_client == Some(dir == Direction::ToClient) {
-                        swap_roles(flow);
-                        dir = dir.reverse();
-                    }
-                    // Bytes already passed by without a parser leave it mid-stream.
-                    let mut session = ModbusSession::default();
-                    for d in [Direction::ToServer, Direction::ToClient] {
-                        if flow.streams[d.index()].stats.bytes > 0 {
-                            session.on_chunk_gap_unknown(d);
-                        }
-                    }
-                    flow.meta.protocol = Protocol::Modbus;
-                    flow.app = App::Modbus(session);
-                }
-                Recognized::NotYet => {
-                    *attempts += 1;
-                    if *attempts >= MAX_ATTEMPTS {
-                        counters.unknown_flows += 1;
-                        flow.app = App::Unknown;
-                    }
-                }
-            }
-        }
+    let mut recognised_now = false;
+    if !seg.payload.is_empty() && matches!(flow.app, App::Undecided) {
+        dir = recognise(flow, dir, seg, limits, counters);
+        recognised_now = !matches!(flow.app, App::Undecided | App::Unknown);
     }
 
     let Flow {
@@ -551,6 +580,12 @@ fn segment(
         attributor,
     };
     match app {
+        App::Modbus(session) if recognised_now => {
+            // This segment is already in its stream, held back with what came before.
+            for d in [Direction::ToServer, Direction::ToClient] {
+                streams[d.index()].replay(limits, &mut |c| session.on_chunk(d, c, &mut cx));
+            }
+        }
         App::Modbus(session) => {
             let peer = dir.reverse();
             if seg.flags.ack {
@@ -561,13 +596,7 @@ fn segment(
                 session.on_chunk(dir, c, &mut cx)
             });
         }
-        App::Undecided { .. } | App::Unknown | App::Closed => {
-            // Followed for sequence numbers only, so a later recognition starts in step.
-            streams[dir.index()].segment(seg.seq, seg.payload, limits, &mut |c| match c {
-                Chunk::Data(d) => d.len(),
-                Chunk::Gap { .. } => 0,
-            });
-        }
+        App::Undecided | App::Unknown | App::Closed => {}
     }
 
     if seg.flags.rst {

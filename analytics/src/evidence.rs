@@ -148,6 +148,7 @@ text_enum!(
         FlowTableFull => "flow_table_full",
         CaptureDamaged => "capture_damaged",
         CaptureDrops => "capture_drops",
+        DelegationTie => "delegation_tie",
     }
 );
 
@@ -224,8 +225,9 @@ pub struct WriteRow {
     pub delegation: Option<String>,
     pub delegation_status: DelegationStatus,
     pub approved_by: Option<String>,
-    /// Numeric value of the write when it has exactly one number, for delegation bounds.
-    pub numeric_value: Option<f64>,
+    /// Every number the write sets (registers, coils as 0/1, …), for delegation bounds; empty
+    /// when the value is not numeric. Not an evidence column: `value` is its rendering.
+    pub numeric_values: Vec<f64>,
 }
 
 /// Stable identifier of a protocol session, unique within a sensor's evidence.

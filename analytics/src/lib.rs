@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod attribution;
+pub mod delegation;
 pub mod engine;
 pub mod evidence;
 pub mod flow;

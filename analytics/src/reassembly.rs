@@ -65,6 +65,8 @@ pub struct Stream {
     /// Out-of-order segments as (sequence number, bytes), in arrival order.
     out_of_order: Vec<(u32, Vec<u8>)>,
     out_of_order_bytes: usize,
+    /// The stream's first byte is known (its SYN was seen).
+    from_syn: bool,
     pub stats: StreamStats,
 }
 
@@ -88,7 +90,32 @@ impl Stream {
     pub fn syn(&mut self, seq: u32) {
         if self.next_seq.is_none() {
             self.next_seq = Some(seq.wrapping_add(1));
+            self.from_syn = true;
         }
+    }
+
+    /// Whether the consumer sees the stream from its first byte.
+    pub fn start_known(&self) -> bool {
+        self.from_syn
+    }
+
+    /// Offers the bytes held back by the consumer again (for example to a parser chosen only
+    /// after they arrived).
+    pub fn replay<F>(&mut self, limits: &Limits, consumer: &mut F)
+    where
+        F: FnMut(Chunk<'_>) -> usize,
+    {
+        if self.pending.is_empty() {
+            return;
+        }
+        let used = consumer(Chunk::Data(&self.pending)).min(self.pending.len());
+        self.pending.drain(..used);
+        self.check_pending(limits, consumer);
+    }
+
+    /// Forgets the bytes held back by the consumer.
+    pub fn discard_pending(&mut self) {
+        self.pending = Vec::new();
     }
 
     /// A segment of this direction with sequence number `seq`.
@@ -241,7 +268,14 @@ impl Stream {
             let used = consumer(Chunk::Data(&self.pending)).min(self.pending.len());
             self.pending.drain(..used);
         }
+        self.check_pending(limits, consumer);
+    }
 
+    /// Drops held bytes the consumer cannot use within the bound, as a gap.
+    fn check_pending<F>(&mut self, limits: &Limits, consumer: &mut F)
+    where
+        F: FnMut(Chunk<'_>) -> usize,
+    {
         if self.pending.len() > limits.max_pending {
             self.stats.discarded_bytes += self.pending.len() as u64;
             self.stats.gaps += 1;

@@ -6,37 +6,63 @@
 //! is found while random traffic rarely is. Traffic on a well-known port whose content does not
 //! fit (the Zeek capture with non-Modbus traffic on 502) is left unrecognised and only counted.
 
-use dissectors::modbus::{frame_adu, parse_request, parse_response, plausible_mbap, Framing};
+use dissectors::modbus::{
+    frame_adu, parse_request, parse_response, plausible_mbap, Framing, MBAP_LEN,
+};
 
-/// How many payload segments of a conversation are examined before it is declared unknown.
-pub const MAX_ATTEMPTS: u8 = 4;
+/// Bytes of one direction examined before a conversation is declared unknown.
+pub const WINDOW: usize = 1024;
 
 pub const MODBUS_PORT: u16 = 502;
+
+/// Well-known ports of protocols that are not Modbus/TCP in clear: a Modbus-looking byte run
+/// there is a coincidence inside another protocol's PDUs, not Modbus.
+const OTHER_PROTOCOL_PORTS: &[u16] = &[102, 802, 2221, 2222, 4840, 44818];
 
 /// What the first bytes of a conversation say.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Recognized {
-    Modbus,
-    /// Not recognised yet; look at the next payload.
+    /// Modbus/TCP, its first whole ADU starting `offset` bytes in.
+    Modbus { offset: usize },
+    /// Not recognised yet; wait for more bytes.
     NotYet,
+    /// [`WINDOW`] bytes and no known protocol.
+    Never,
 }
 
-/// Examines one payload of a conversation whose server listens on `server_port`.
-pub fn recognize(server_port: u16, payload: &[u8]) -> Recognized {
-    if is_modbus(server_port, payload) {
-        return Recognized::Modbus;
+/// Examines the first bytes of one direction of a conversation whose server listens on
+/// `server_port`. `start_known` says whether `data` begins at the stream's first byte; when it
+/// does not (a capture joined mid-way), a protocol's PDU boundary is searched for.
+pub fn recognize(server_port: u16, data: &[u8], start_known: bool) -> Recognized {
+    if OTHER_PROTOCOL_PORTS.contains(&server_port) {
+        return if data.len() >= WINDOW {
+            Recognized::Never
+        } else {
+            Recognized::NotYet
+        };
     }
-    Recognized::NotYet
-}
-
-fn is_modbus(server_port: u16, payload: &[u8]) -> bool {
-    if !plausible_mbap(payload) {
-        return false;
+    // On its own port a valid MBAP header is enough, whatever function code follows (scanners
+    // send reserved codes); elsewhere the bytes must hold whole, plausible ADUs.
+    let on_port = server_port == MODBUS_PORT && mbap_header(data);
+    if on_port || (plausible_mbap(data) && whole_adus(data)) {
+        return Recognized::Modbus { offset: 0 };
     }
-    if server_port == MODBUS_PORT {
-        return true;
+    if !start_known {
+        let last = data.len().saturating_sub(MBAP_LEN);
+        for offset in 1..=last {
+            let rest = &data[offset..];
+            // Off its port, a stream joined mid-way needs two ADUs in a row to be believed.
+            let needed = if server_port == MODBUS_PORT { 1 } else { 2 };
+            if plausible_mbap(rest) && adus(rest) >= needed {
+                return Recognized::Modbus { offset };
+            }
+        }
     }
-    whole_adus(payload)
+    if data.len() >= WINDOW {
+        Recognized::Never
+    } else {
+        Recognized::NotYet
+    }
 }
 
 /// For a conversation joined without its handshake on ports that do not say who serves: whether
@@ -57,19 +83,34 @@ pub fn modbus_sender_is_client(payload: &[u8]) -> Option<bool> {
     }
 }
 
-/// Whether `payload` is one or more complete ADUs and nothing else.
-fn whole_adus(mut payload: &[u8]) -> bool {
+/// Whether `data` starts with an MBAP header: protocol id 0 and a length of 2..=254.
+fn mbap_header(data: &[u8]) -> bool {
+    match data {
+        [_, _, 0, 0, hi, lo, _, ..] => (2..=254).contains(&u16::from_be_bytes([*hi, *lo])),
+        _ => false,
+    }
+}
+
+/// Whether `data` is one or more complete ADUs, possibly followed by the start of another.
+fn whole_adus(data: &[u8]) -> bool {
+    adus(data) > 0
+}
+
+/// How many complete ADUs `data` holds before the start of an incomplete one; 0 when any
+/// bytes in it cannot be an ADU.
+fn adus(mut data: &[u8]) -> usize {
     let mut count = 0;
-    while !payload.is_empty() {
-        match frame_adu(payload) {
+    while !data.is_empty() {
+        match frame_adu(data) {
             Framing::Adu { consumed, .. } => {
-                payload = &payload[consumed..];
+                data = &data[consumed..];
                 count += 1;
             }
-            _ => return false,
+            Framing::Incomplete { .. } => break,
+            Framing::Invalid(_) => return 0,
         }
     }
-    count > 0
+    count
 }
 
 #[cfg(test)]
@@ -82,11 +123,13 @@ mod tests {
 
     #[test]
     fn modbus_on_any_port_by_content() {
-        assert_eq!(recognize(502, WRITE_REGISTER), Recognized::Modbus);
-        assert_eq!(recognize(5020, WRITE_REGISTER), Recognized::Modbus);
+        let at_start = Recognized::Modbus { offset: 0 };
+        assert_eq!(recognize(502, WRITE_REGISTER, true), at_start);
+        assert_eq!(recognize(5020, WRITE_REGISTER, true), at_start);
         let mut two = WRITE_REGISTER.to_vec();
         two.extend_from_slice(WRITE_REGISTER);
-        assert_eq!(recognize(503, &two), Recognized::Modbus);
+        assert_eq!(recognize(503, &two, true), at_start);
+        assert_eq!(recognize(503, &two[..20], true), at_start);
     }
 
     #[test]
@@ -100,11 +143,34 @@ mod tests {
 
     #[test]
     fn partial_or_foreign_content_is_not_modbus_off_port() {
-        assert_eq!(recognize(5020, &WRITE_REGISTER[..10]), Recognized::NotYet);
-        assert_eq!(recognize(502, b"GET / HTTP/1.1\r\n"), Recognized::NotYet);
         assert_eq!(
-            recognize(8080, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"),
+            recognize(5020, &WRITE_REGISTER[..10], true),
             Recognized::NotYet
         );
+        assert_eq!(
+            recognize(502, b"GET / HTTP/1.1\r\n", true),
+            Recognized::NotYet
+        );
+        let tls = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+        assert_eq!(recognize(8080, tls, true), Recognized::NotYet);
+        assert_eq!(recognize(502, &[b'x'; WINDOW], true), Recognized::Never);
+    }
+
+    #[test]
+    fn a_stream_joined_mid_way_is_found_at_its_next_adu() {
+        let mut data = WRITE_REGISTER[5..].to_vec();
+        data.extend_from_slice(WRITE_REGISTER);
+        assert_eq!(
+            recognize(5020, &data, false),
+            Recognized::NotYet,
+            "one ADU is not enough"
+        );
+        data.extend_from_slice(WRITE_REGISTER);
+        assert_eq!(
+            recognize(5020, &data, false),
+            Recognized::Modbus { offset: 7 }
+        );
+        assert_eq!(recognize(102, &data, false), Recognized::NotYet);
+        assert_eq!(recognize(5020, &data, true), Recognized::NotYet);
     }
 }

@@ -93,7 +93,7 @@ impl SessionCx<'_> {
             delegation: None,
             delegation_status: DelegationStatus::NoPolicy,
             approved_by: None,
-            numeric_value: None,
+            numeric_values: Vec::new(),
         }
     }
 

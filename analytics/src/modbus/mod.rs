@@ -19,7 +19,7 @@ use std::collections::VecDeque;
 
 use dissectors::modbus::{
     device_object_name, diag, fc, frame_adu, parse_request, parse_response, plausible_mbap, Adu,
-    Framing, FunctionClass, Request, Response, MBAP_LEN,
+    Framing, FunctionClass, Registers, Request, Response, MBAP_LEN,
 };
 
 use crate::evidence::{AlertKind, AssetRow, Category, Outcome, Protocol, SessionEnd, Severity};
@@ -186,7 +186,13 @@ impl ModbusSession {
                     Severity::Low,
                     format!("{error} (response)"),
                 );
-                Outcome::Unknown
+                // The function byte alone says whether the device refused; a body that does not
+                // follow the specification does not change that.
+                match adu.pdu {
+                    [f, code, ..] if f & 0x80 != 0 => Outcome::Exception(code.to_string()),
+                    [f, ..] if f & 0x80 == 0 => Outcome::Ok,
+                    _ => Outcome::Unknown,
+                }
             }
         };
         if let Ok(response @ Response::ReadDeviceIdentification { .. }) = &parsed {
@@ -235,48 +241,32 @@ fn resync_offset(data: &[u8]) -> Option<usize> {
 fn write_row(request: &Request<'_>, unit: u8, cx: &mut SessionCx<'_>) -> WriteRow {
     use render::{bits, coil, file_records, range_target, registers};
 
-    let function = request.function_code();
-    let (category, operation, target, value, numeric) = match *request {
+    let registers_of = |bytes: &[u8]| Registers::new(bytes).map(f64::from).collect::<Vec<_>>();
+    let mut category = Category::Write;
+    let mut operation = request.name();
+    let (target, value, numbers) = match *request {
         Request::WriteSingleCoil { address, value } => {
-            let numeric = match value {
-                0xff00 => Some(1.0),
-                0x0000 => Some(0.0),
-                _ => None,
+            let numbers = match value {
+                0xff00 => vec![1.0],
+                0x0000 => vec![0.0],
+                _ => Vec::new(),
             };
-            let target = range_target(unit, "coil", address, 1);
-            (
-                Category::Write,
-                request.name(),
-                target,
-                coil(value),
-                numeric,
-            )
+            (range_target(unit, "coil", address, 1), coil(value), numbers)
         }
         Request::WriteSingleRegister { address, value } => {
             let target = range_target(unit, "holding", address, 1);
-            let numeric = Some(f64::from(value));
-            (
-                Category::Write,
-                request.name(),
-                target,
-                value.to_string(),
-                numeric,
-            )
+            (target, value.to_string(), vec![f64::from(value)])
         }
         Request::WriteMultipleCoils {
             address,
             quantity,
             values,
         } => {
+            let numbers = (0..usize::from(quantity))
+                .map_while(|i| dissectors::modbus::bit(values, i).map(|b| f64::from(u8::from(b))))
+                .collect();
             let target = range_target(unit, "coil", address, quantity);
-            let numeric = (quantity == 1).then(|| f64::from(values.first().map_or(0, |b| b & 1)));
-            (
-                Category::Write,
-                request.name(),
-                target,
-                bits(values, quantity),
-                numeric,
-            )
+            (target, bits(values, quantity), numbers)
         }
         Request::WriteMultipleRegisters {
             address,
@@ -284,13 +274,7 @@ fn write_row(request: &Request<'_>, unit: u8, cx: &mut SessionCx<'_>) -> WriteRo
             values,
         } => {
             let target = range_target(unit, "holding", address, quantity);
-            (
-                Category::Write,
-                request.name(),
-                target,
-                registers(values),
-                single(values),
-            )
+            (target, registers(values), registers_of(values))
         }
         Request::ReadWriteMultipleRegisters {
             write_address,
@@ -299,29 +283,27 @@ fn write_row(request: &Request<'_>, unit: u8, cx: &mut SessionCx<'_>) -> WriteRo
             ..
         } => {
             let target = range_target(unit, "holding", write_address, write_quantity);
-            (
-                Category::Write,
-                request.name(),
-                target,
-                registers(values),
-                single(values),
-            )
+            (target, registers(values), registers_of(values))
         }
         Request::MaskWriteRegister {
             address,
             and_mask,
             or_mask,
         } => {
-            let target = range_target(unit, "holding", address, 1);
             let value = format!("and=0x{and_mask:04x} or=0x{or_mask:04x}");
-            (Category::Write, request.name(), target, value, None)
+            (range_target(unit, "holding", address, 1), value, Vec::new())
         }
         Request::WriteFileRecord { .. } => {
             let (target, value) = file_records(unit, request.records());
-            (Category::Write, request.name(), target, value, None)
+            let numbers = request
+                .records()
+                .flat_map(|r| registers_of(r.data))
+                .collect();
+            (target, value, numbers)
         }
         Request::Diagnostics { sub_function, data } => {
-            let operation = match sub_function {
+            category = Category::Control;
+            operation = match sub_function {
                 diag::RESTART_COMMUNICATIONS_OPTION => "Restart Communications Option",
                 diag::FORCE_LISTEN_ONLY_MODE => "Force Listen Only Mode",
                 _ => "Diagnostics",
@@ -330,17 +312,14 @@ fn write_row(request: &Request<'_>, unit: u8, cx: &mut SessionCx<'_>) -> WriteRo
                 [hi, lo] => format!("0x{:04x}", u16::from_be_bytes([*hi, *lo])),
                 other => hex(other),
             };
-            let target = format!("unit {unit} diagnostics");
-            (Category::Control, operation, target, value, None)
+            (format!("unit {unit} diagnostics"), value, Vec::new())
         }
-        _ => {
-            let target = format!("unit {unit}");
-            (Category::Write, request.name(), target, String::new(), None)
-        }
+        _ => (format!("unit {unit}"), String::new(), Vec::new()),
     };
-    let mut row = cx.new_write(category, operation, u32::from(function), target);
+    let function = u32::from(request.function_code());
+    let mut row = cx.new_write(category, operation, function, target);
     row.value = Some(value);
-    row.numeric_value = numeric;
+    row.numeric_values = numbers;
     row
 }
 
@@ -390,14 +369,6 @@ fn malformed_write(function: u8, unit: u8, pdu: &[u8], cx: &mut SessionCx<'_>) -
     let mut row = cx.new_write(Category::Write, operation, u32::from(function), target);
     row.value = value;
     Some(row)
-}
-
-/// The value of a one-register write, for delegation bounds.
-fn single(values: &[u8]) -> Option<f64> {
-    match values {
-        [hi, lo] => Some(f64::from(u16::from_be_bytes([*hi, *lo]))),
-        _ => None,
-    }
 }
 
 fn hex(bytes: &[u8]) -> String {

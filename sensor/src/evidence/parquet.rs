@@ -1,0 +1,304 @@
+//! One Parquet file of one table's date partition, written to completion or not at all.
+//!
+//! A [`TableWriter`] claims the next part number of its partition, accepts rows in as many
+//! calls as the caller likes (an offline run passes them all, a live capture passes a batch per
+//! flush), turns them into Arrow batches of bounded size and hands them to one `ArrowWriter`,
+//! which cuts row groups by row count and encoded size. `close` writes the footer, syncs the
+//! file, publishes it under its final name and returns its manifest entry; a writer dropped
+//! without `close` removes its temporary file. Deciding when to rotate (by time or size) is the
+//! caller's job; [`TableWriter::rows`] and [`TableWriter::bytes`] give what it needs.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+
+use super::columns::{Columns, RowContext, TableRow};
+use super::digest::HashingWriter;
+use super::durable::{create_dirs, discard, publish_new, sync_file};
+use super::error::{EvidenceError, Result};
+use super::manifest::FileEntry;
+use super::partition::{claim_part, date_of, partition_rel};
+use super::schema::Table;
+
+/// Rows turned into one Arrow batch at a time: bounds the memory of not-yet-encoded rows.
+pub const BATCH_ROWS: usize = 8192;
+
+/// A row group ends after this many rows…
+pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+/// …or once its estimated encoded size passes this many bytes, whichever comes first.
+pub const ROW_GROUP_BYTES: usize = 64 * 1024 * 1024;
+
+/// The writer properties of every evidence file: zstd, bounded row groups, the tool version in
+/// the file's key-value metadata. Build once per run and clone per file.
+pub fn writer_properties() -> WriterProperties {
+    let version = KeyValue::new(
+        "otwitness.version".to_owned(),
+        env!("CARGO_PKG_VERSION").to_owned(),
+    );
+
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
+        .set_key_value_metadata(Some(vec![version]))
+        .build()
+}
+
+/// An open Parquet file of rows `R` in one date partition.
+pub struct TableWriter<R: TableRow> {
+    date: NaiveDate,
+    rel: String,
+    path: PathBuf,
+    tmp: PathBuf,
+    /// `None` once closed (or failed while closing).
+    writer: Option<ArrowWriter<HashingWriter<File>>>,
+    columns: R::Columns,
+    ctx: Arc<RowContext>,
+    rows: u64,
+}
+
+impl<R: TableRow> TableWriter<R> {
+    /// Creates `<out>/<table>/date=<date>/` if needed and opens its next free part file.
+    pub fn create(
+        out: &Path,
+        date: NaiveDate,
+        ctx: Arc<RowContext>,
+        props: &WriterProperties,
+    ) -> Result<TableWriter<R>> {
+        create_dirs(&out.join(partition_rel(R::TABLE, date)))?;
+        let claimed = claim_part(out, R::TABLE, date)?;
+
+        let sink = HashingWriter::new(claimed.file);
+        let writer = match ArrowWriter::try_new(sink, R::TABLE.schema(), Some(props.clone())) {
+            Ok(writer) => writer,
+            Err(error) => {
+                discard(&claimed.tmp);
+                return Err(EvidenceError::parquet(&claimed.tmp, error));
+            }
+        };
+
+        Ok(TableWriter {
+            date,
+            rel: claimed.rel,
+            path: claimed.path,
+            tmp: claimed.tmp,
+            writer: Some(writer),
+            columns: R::Columns::with_capacity(BATCH_ROWS),
+            ctx,
+            rows: 0,
+        })
+    }
+
+    pub fn table(&self) -> Table {
+        R::TABLE
+    }
+
+    /// The date partition this file belongs to.
+    pub fn date(&self) -> NaiveDate {
+        self.date
+    }
+
+    /// The final path, relative to the evidence folder (`writes/date=…/part-00000.parquet`).
+    pub fn rel_path(&self) -> &str {
+        &self.rel
+    }
+
+    /// Appends rows; every row's capture date must be this writer's date.
+    ///
+    /// # Errors
+    ///
+    /// [`EvidenceError::WrongPartition`] for a row of another date,
+    /// [`EvidenceError::UnknownSource`] for a row naming a source the run does not have (rows
+    /// before it are kept), or a Parquet error naming the file.
+    pub fn write<'a, I>(&mut self, rows: I) -> Result<()>
+    where
+        I: IntoIterator<Item = &'a R>,
+        R: 'a,
+    {
+        for row in rows {
+            let row_date = date_of(row.partition_ts_us());
+            if row_date != self.date {
+                return Err(EvidenceError::WrongPartition {
+                    table: R::TABLE.name(),
+                    row_date: row_date.to_string(),
+                    partition_date: self.date.to_string(),
+                });
+            }
+
+            self.columns.append(row, &self.ctx)?;
+            if self.columns.len() >= BATCH_ROWS {
+                self.encode_pending()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Rows accepted so far.
+    pub fn rows(&self) -> u64 {
+        self.rows + self.columns.len() as u64
+    }
+
+    /// Bytes on disk so far plus the estimated size of the row group being built: what the
+    /// file would roughly weigh if closed now.
+    pub fn bytes(&self) -> u64 {
+        self.writer.as_ref().map_or(0, |w| {
+            let total = w.bytes_written().saturating_add(w.in_progress_size());
+            u64::try_from(total).unwrap_or(u64::MAX)
+        })
+    }
+
+    /// Writes the footer, syncs the file, publishes it under its final name and returns its
+    /// manifest entry. A file with no rows is still a valid Parquet file of the table's schema.
+    pub fn close(mut self) -> Result<FileEntry> {
+        let result = self.finish();
+        if result.is_err() {
+            discard(&self.tmp);
+        }
+        result
+    }
+
+    fn finish(&mut self) -> Result<FileEntry> {
+        self.encode_pending()?;
+        let Some(writer) = self.writer.take() else {
+            return Err(closed_error(&self.tmp));
+        };
+
+        // `into_inner` finalizes the file exactly as `close` does (pending row group, footer,
+        // buffer flush) and hands the sink back so it can be hashed and synced.
+        let sink = writer
+            .into_inner()
+            .map_err(|e| EvidenceError::parquet(&self.tmp, e))?;
+        let (file, sha256, bytes) = sink.finish();
+        sync_file(&file, &self.tmp)?;
+        drop(file);
+
+        publish_new(&self.tmp, &self.path)?;
+        Ok(FileEntry {
+            path: self.rel.clone(),
+            table: R::TABLE.name().to_owned(),
+            rows: self.rows,
+            bytes,
+            sha256,
+        })
+    }
+
+    /// Encodes the accumulated rows as one batch.
+    fn encode_pending(&mut self) -> Result<()> {
+        if self.columns.is_empty() {
+            return Ok(());
+        }
+
+        let batch = self.columns.finish()?;
+        let Some(writer) = self.writer.as_mut() else {
+            return Err(closed_error(&self.tmp));
+        };
+        writer
+            .write(&batch)
+            .map_err(|e| EvidenceError::parquet(&self.tmp, e))?;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+}
+
+fn closed_error(tmp: &Path) -> EvidenceError {
+    let error = parquet::errors::ParquetError::General("the file is already closed".to_owned());
+    EvidenceError::parquet(tmp, error)
+}
+
+impl<R: TableRow> Drop for TableWriter<R> {
+    /// A writer abandoned before `close` (an error elsewhere, a panic unwinding) leaves no
+    /// temporary file behind.
+    fn drop(&mut self) {
+        if self.writer.take().is_some() {
+            discard(&self.tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::partition::EPOCH;
+    use analytics::evidence::{AlertKind, AlertRow, FrameRef, Severity};
+
+    fn alert(ts_us: i64) -> AlertRow {
+        AlertRow {
+            at: FrameRef {
+                source: 0,
+                frame: 1,
+                ts_us,
+            },
+            kind: AlertKind::CaptureDrops,
+            severity: Severity::Low,
+            session_id: None,
+            protocol: None,
+            client_ip: None,
+            server_ip: None,
+            detail: "3 packets dropped".to_owned(),
+        }
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("otwitness-tw-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn ctx() -> Arc<RowContext> {
+        Arc::new(RowContext::new("s1", &["eth1".to_owned()]))
+    }
+
+    #[test]
+    fn batches_rows_and_publishes_on_close() -> Result<()> {
+        let out = scratch("close");
+        let rows: Vec<AlertRow> = (0..BATCH_ROWS as i64 + 5).map(alert).collect();
+        let mut writer = TableWriter::<AlertRow>::create(&out, EPOCH, ctx(), &writer_properties())?;
+
+        writer.write(&rows[..10])?;
+        writer.write(&rows[10..])?;
+        assert_eq!(writer.rows(), rows.len() as u64);
+        assert!(writer.bytes() > 0);
+        let entry = writer.close()?;
+
+        assert_eq!(entry.path, "alerts/date=1970-01-01/part-00000.parquet");
+        assert_eq!(entry.rows, rows.len() as u64);
+        assert!(out.join(&entry.path).is_file());
+        assert!(!out
+            .join("alerts/date=1970-01-01/part-00000.parquet.tmp")
+            .exists());
+        let _ = std::fs::remove_dir_all(&out);
+        Ok(())
+    }
+
+    #[test]
+    fn rejects_rows_of_another_date_and_cleans_up_when_dropped() -> Result<()> {
+        let out = scratch("wrong-date");
+        let mut writer = TableWriter::<AlertRow>::create(&out, EPOCH, ctx(), &writer_properties())?;
+        let tmp = out.join("alerts/date=1970-01-01/part-00000.parquet.tmp");
+        assert!(tmp.exists());
+
+        let error = writer
+            .write([&alert(1_796_299_200_000_000)])
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            error.as_deref(),
+            Some(
+                "evidence: a row of alerts dated 2026-12-03 was given to the writer of \
+                 date=1970-01-01"
+            )
+        );
+
+        drop(writer);
+        assert!(!tmp.exists());
+        let _ = std::fs::remove_dir_all(&out);
+        Ok(())
+    }
+}

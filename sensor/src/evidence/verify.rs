@@ -1,0 +1,294 @@
+//! `otwitness verify DIR`: checks an evidence folder against its chain of manifests.
+//!
+//! Steps: read `manifest.json`, then follow `previous` links back to the first manifest,
+//! checking each link's SHA-256 and sequence; recompute the SHA-256 and size of every file the
+//! chain lists; list every `*.parquet` under the table folders that no manifest lists; and for
+//! each input capture still found at its recorded path, recompute its hash.
+//!
+//! Verification proves the files are what the manifests say. Without a signature it cannot prove
+//! the manifests themselves were not rewritten consistently; that is the signature's job. Input
+//! paths are resolved as recorded (relative ones from the current folder).
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use super::chain::MANIFEST;
+use super::digest::{sha256_file, sha256_hex};
+use super::error::{EvidenceError, Result};
+use super::manifest::Manifest;
+use super::partition::list_parquet;
+use super::report::{InputCheck, InputState, LinkFault, Problem, VerifyReport};
+use super::run::InputKind;
+use super::schema::Table;
+
+/// Checks the evidence folder `dir`.
+///
+/// # Errors
+///
+/// Only when `manifest.json` itself cannot be read or decoded, or a table folder cannot be
+/// listed: then nothing can be checked. Everything else found wrong is a [`Problem`] in the
+/// report.
+pub fn verify(dir: &Path) -> Result<VerifyReport> {
+    let mut report = VerifyReport::default();
+
+    let chain = read_chain(dir, &mut report)?;
+    let listed = check_files(dir, &chain, &mut report);
+    find_added(dir, &listed, &mut report)?;
+    check_inputs(&chain, &mut report);
+
+    Ok(report)
+}
+
+/// Reads `manifest.json` and its predecessors, newest first, reporting broken links. Stops at a
+/// predecessor that cannot be read or decoded, and at any link that would not go back in
+/// sequence (so a forged loop cannot keep it going).
+fn read_chain(dir: &Path, report: &mut VerifyReport) -> Result<Vec<(String, Manifest)>> {
+    let top_path = dir.join(MANIFEST);
+    let bytes = fs::read(&top_path).map_err(|e| EvidenceError::io("read", &top_path, e))?;
+    let top = Manifest::from_json(&top_path, &bytes)?;
+    let mut chain = vec![(MANIFEST.to_owned(), top)];
+
+    while let Some((rel, current)) = chain.last() {
+        let Some(link) = current.previous.clone() else {
+            if current.sequence != 1 {
+                report.problems.push(broken(
+                    rel,
+                    "",
+                    LinkFault::NoPrevious {
+                        sequence: current.sequence,
+                    },
+                ));
+            }
+            break;
+        };
+        let (rel, sequence) = (rel.clone(), current.sequence);
+
+        if let Err(why) = check_rel_path(&link.path) {
+            report.problems.push(Problem::InvalidEntry {
+                manifest: rel,
+                path: link.path,
+                why,
+            });
+            break;
+        }
+
+        let path = dir.join(&link.path);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                let fault = match e.kind() {
+                    io::ErrorKind::NotFound => LinkFault::Missing,
+                    _ => LinkFault::Unreadable(e.to_string()),
+                };
+                report.problems.push(broken(&rel, &link.path, fault));
+                break;
+            }
+        };
+
+        let found = sha256_hex(&bytes);
+        if found != link.sha256 {
+            let fault = LinkFault::HashMismatch {
+                expected: link.sha256.clone(),
+                found,
+            };
+            report.problems.push(broken(&rel, &link.path, fault));
+        }
+
+        let previous = match Manifest::from_json(&path, &bytes) {
+            Ok(previous) => previous,
+            Err(e) => {
+                let fault = LinkFault::Unreadable(e.to_string());
+                report.problems.push(broken(&rel, &link.path, fault));
+                break;
+            }
+        };
+
+        let expected = sequence.saturating_sub(1);
+        if previous.sequence != expected {
+            let fault = LinkFault::Sequence {
+                expected,
+                found: previous.sequence,
+            };
+            report.problems.push(broken(&rel, &link.path, fault));
+        }
+        let goes_back = previous.sequence < sequence;
+        chain.push((link.path, previous));
+        if !goes_back {
+            break;
+        }
+    }
+
+    report.manifests = chain.iter().map(|(rel, _)| rel.clone()).collect();
+    Ok(chain)
+}
+
+fn broken(manifest: &str, previous: &str, fault: LinkFault) -> Problem {
+    Problem::BrokenLink {
+        manifest: manifest.to_owned(),
+        previous: previous.to_owned(),
+        fault,
+    }
+}
+
+/// Checks every file the chain lists, oldest manifest first. Returns the listed paths.
+fn check_files(
+    dir: &Path,
+    chain: &[(String, Manifest)],
+    report: &mut VerifyReport,
+) -> BTreeSet<String> {
+    let mut listed = BTreeSet::new();
+
+    for (rel, manifest) in chain.iter().rev() {
+        for entry in &manifest.files {
+            if let Err(why) = check_table_path(&entry.path) {
+                report.problems.push(Problem::InvalidEntry {
+                    manifest: rel.clone(),
+                    path: entry.path.clone(),
+                    why,
+                });
+                continue;
+            }
+            if !listed.insert(entry.path.clone()) {
+                report.problems.push(Problem::ListedTwice {
+                    path: entry.path.clone(),
+                });
+                continue;
+            }
+
+            report.files_checked += 1;
+            let path = dir.join(&entry.path);
+            match sha256_file(&path) {
+                Ok((sha256, bytes)) if sha256 == entry.sha256 && bytes == entry.bytes => {}
+                Ok((found_sha256, found_bytes)) => report.problems.push(Problem::Altered {
+                    path: entry.path.clone(),
+                    expected_sha256: entry.sha256.clone(),
+                    found_sha256,
+                    expected_bytes: entry.bytes,
+                    found_bytes,
+                }),
+                Err(_) if !path.exists() => report.problems.push(Problem::Missing {
+                    path: entry.path.clone(),
+                }),
+                Err(e) => report.problems.push(Problem::Unreadable {
+                    path: entry.path.clone(),
+                    error: e.to_string(),
+                }),
+            }
+        }
+    }
+    listed
+}
+
+/// Reports Parquet files under the table folders that no manifest lists.
+fn find_added(dir: &Path, listed: &BTreeSet<String>, report: &mut VerifyReport) -> Result<()> {
+    for table in Table::ALL {
+        for path in list_parquet(dir, table)? {
+            if !listed.contains(&path) {
+                report.problems.push(Problem::Added { path });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Rehashes each distinct recorded input that is still at its path.
+fn check_inputs(chain: &[(String, Manifest)], report: &mut VerifyReport) {
+    let mut seen: BTreeSet<(String, Option<String>)> = BTreeSet::new();
+
+    for (_, manifest) in chain.iter().rev() {
+        for input in &manifest.inputs {
+            let key = (input.name.clone(), input.sha256.clone());
+            if !seen.insert(key) {
+                continue;
+            }
+
+            let state = match (&input.kind, &input.sha256) {
+                (InputKind::File, Some(expected)) => {
+                    check_input(&input.name, expected, &mut report.problems)
+                }
+                _ => InputState::NoHash,
+            };
+            report.inputs.push(InputCheck {
+                name: input.name.clone(),
+                state,
+            });
+        }
+    }
+}
+
+fn check_input(name: &str, expected: &str, problems: &mut Vec<Problem>) -> InputState {
+    let path = Path::new(name);
+    if !path.is_file() {
+        return InputState::Absent;
+    }
+
+    match sha256_file(path) {
+        Ok((found, _)) if found.eq_ignore_ascii_case(expected) => InputState::Matches,
+        Ok((found, _)) => {
+            problems.push(Problem::InputAltered {
+                name: name.to_owned(),
+                expected_sha256: expected.to_owned(),
+                found_sha256: found,
+            });
+            InputState::Differs
+        }
+        Err(e) => InputState::Unreadable(e.to_string()),
+    }
+}
+
+/// A path recorded in a manifest must stay inside the evidence folder: relative, forward
+/// slashes, no empty, `.` or `..` component.
+fn check_rel_path(path: &str) -> std::result::Result<(), String> {
+    if path.starts_with('/') || path.contains('\\') || path.contains(':') {
+        return Err("not a relative path with forward slashes".to_owned());
+    }
+    if path
+        .split('/')
+        .any(|part| part.is_empty() || part == "." || part == "..")
+    {
+        return Err("empty, `.` or `..` path component".to_owned());
+    }
+    Ok(())
+}
+
+/// A listed file must be a `*.parquet` inside one of the table folders.
+fn check_table_path(path: &str) -> std::result::Result<(), String> {
+    check_rel_path(path)?;
+
+    let table = path.split('/').next().and_then(Table::from_name);
+    if table.is_none() || !path.ends_with(".parquet") || !path.contains('/') {
+        return Err("not a Parquet file inside a table folder".to_owned());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_paths_stay_inside_the_folder() {
+        assert!(check_table_path("writes/date=2026-12-03/part-00000.parquet").is_ok());
+        assert!(check_table_path("/etc/passwd").is_err());
+        assert!(check_table_path("writes/../../x.parquet").is_err());
+        assert!(check_table_path("writes//x.parquet").is_err());
+        assert!(check_table_path("other/x.parquet").is_err());
+        assert!(check_table_path("writes/x.csv").is_err());
+        assert!(check_table_path("C:\\x.parquet").is_err());
+        assert!(check_rel_path("manifests/manifest-000001.json").is_ok());
+    }
+
+    #[test]
+    fn missing_manifest_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("otwitness-nomanifest-{}", std::process::id()));
+        let error = verify(&dir).err().map(|e| e.to_string());
+
+        let expected = format!("evidence: cannot read {}", dir.join(MANIFEST).display());
+        assert!(
+            error.as_deref().is_some_and(|e| e.starts_with(&expected)),
+            "{error:?}"
+        );
+    }
+}

@@ -1,0 +1,144 @@
+//! One run's worth of evidence: table files in, one committed manifest out.
+//!
+//! An [`EvidenceWriter`] owns the run's output folder, row context and writer properties, and
+//! collects the manifest entries of the files it publishes. An offline run hands it whole
+//! tables ([`EvidenceWriter::write_table`]); a live capture opens [`TableWriter`]s itself,
+//! feeds them batches, closes them when it rotates and records the entries with
+//! [`EvidenceWriter::add_file`]. [`EvidenceWriter::fill_empty_tables`] makes sure every table
+//! has at least one file in the folder, [`EvidenceWriter::commit`] commits the manifest, and
+//! [`EvidenceWriter::abandon`] removes the files of a run that failed before its commit.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use analytics::evidence::{AlertRow, AssetRow, CredentialRow, SessionRow, WriteRow};
+use chrono::NaiveDate;
+use parquet::file::properties::WriterProperties;
+
+use super::chain::commit;
+use super::columns::{RowContext, TableRow};
+use super::durable::{create_dirs, sync_dir};
+use super::error::{EvidenceError, Result};
+use super::manifest::{FileEntry, Manifest};
+use super::parquet::{writer_properties, TableWriter};
+use super::partition::{date_of, list_parquet, EPOCH};
+use super::run::RunInfo;
+use super::schema::Table;
+
+/// Writes the files of one run into an evidence folder and commits their manifest.
+pub struct EvidenceWriter {
+    out: PathBuf,
+    ctx: Arc<RowContext>,
+    props: WriterProperties,
+    files: Vec<FileEntry>,
+}
+
+impl EvidenceWriter {
+    /// Creates the evidence folder if needed. `source_names[i]` names the source that rows with
+    /// `FrameRef.source == i` come from.
+    pub fn create(out: &Path, sensor: &str, source_names: &[String]) -> Result<EvidenceWriter> {
+        create_dirs(out)?;
+
+        Ok(EvidenceWriter {
+            out: out.to_path_buf(),
+            ctx: Arc::new(RowContext::new(sensor, source_names)),
+            props: writer_properties(),
+            files: Vec::new(),
+        })
+    }
+
+    /// The evidence folder.
+    pub fn out(&self) -> &Path {
+        &self.out
+    }
+
+    /// Files published so far by this writer.
+    pub fn files(&self) -> &[FileEntry] {
+        &self.files
+    }
+
+    /// Opens the next part file of `R`'s table in the partition of `date`.
+    pub fn open<R: TableRow>(&self, date: NaiveDate) -> Result<TableWriter<R>> {
+        TableWriter::create(&self.out, date, self.ctx.clone(), &self.props)
+    }
+
+    /// Records a file closed by a [`TableWriter`] this writer opened.
+    pub fn add_file(&mut self, entry: FileEntry) {
+        self.files.push(entry);
+    }
+
+    /// Writes `rows` (in the order given) as one new file per capture date they span.
+    pub fn write_table<R: TableRow>(&mut self, rows: &[R]) -> Result<()> {
+        let dates: BTreeSet<NaiveDate> =
+            rows.iter().map(|r| date_of(r.partition_ts_us())).collect();
+
+        for &date in &dates {
+            let mut writer = self.open::<R>(date)?;
+            if dates.len() == 1 {
+                writer.write(rows)?;
+            } else {
+                writer.write(rows.iter().filter(|r| date_of(r.partition_ts_us()) == date))?;
+            }
+            self.files.push(writer.close()?);
+        }
+        Ok(())
+    }
+
+    /// Gives every table that has no file in the folder an empty one (in the partition of the
+    /// run's first capture date, or 1970-01-01 when nothing was read), so a query over
+    /// `<table>/**/*.parquet` always finds the table and its schema.
+    pub fn fill_empty_tables(&mut self, run: &RunInfo) -> Result<()> {
+        let date = run.first_date().unwrap_or(EPOCH);
+
+        for table in Table::ALL {
+            let has_file = self.files.iter().any(|f| f.table == table.name())
+                || !list_parquet(&self.out, table)?.is_empty();
+            if !has_file {
+                let entry = self.empty_file(table, date)?;
+                self.files.push(entry);
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits the manifest of this writer's files after the folder's current manifest.
+    pub fn commit(self, run: &RunInfo) -> Result<Manifest> {
+        commit(&self.out, Manifest::new(run, self.files))
+    }
+
+    /// Removes the files this writer published, for a run that failed before its manifest was
+    /// committed: files no manifest lists would otherwise be read twice after a retry. Returns
+    /// the first removal error, after trying every file.
+    pub fn abandon(self) -> Result<()> {
+        let mut first_error = None;
+        let mut folders = BTreeSet::new();
+
+        for entry in &self.files {
+            let path = self.out.join(&entry.path);
+            if let Err(e) = std::fs::remove_file(&path) {
+                first_error.get_or_insert(EvidenceError::io("remove", &path, e));
+            }
+            if let Some(parent) = path.parent() {
+                folders.insert(parent.to_path_buf());
+            }
+        }
+        for folder in &folders {
+            if let Err(e) = sync_dir(folder) {
+                first_error.get_or_insert(e);
+            }
+        }
+
+        first_error.map_or(Ok(()), Err)
+    }
+
+    fn empty_file(&self, table: Table, date: NaiveDate) -> Result<FileEntry> {
+        match table {
+            Table::Writes => self.open::<WriteRow>(date)?.close(),
+            Table::Sessions => self.open::<SessionRow>(date)?.close(),
+            Table::Assets => self.open::<AssetRow>(date)?.close(),
+            Table::Alerts => self.open::<AlertRow>(date)?.close(),
+            Table::Credentials => self.open::<CredentialRow>(date)?.close(),
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! The `otwitness` sensor: capture sources, the analysis pipeline, the command line and the
+//! evidence sinks. This is the only crate that touches the outside world (files, interfaces,
+//! the terminal).
+
+pub mod capture;
+pub mod evidence;
+pub mod pipeline;
+pub mod summary;

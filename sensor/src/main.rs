@@ -1,0 +1,253 @@
+//! `otwitness`: the command line. Parses arguments, runs a command, turns errors into one
+//! clear line on standard error and an exit code (0 success, 1 failure, 2 bad usage).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use analytics::attribution::Attributor;
+use analytics::engine::EngineConfig;
+use analytics::identity::IdentityMap;
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use sensor::evidence::{self, InputInfo, InputKind, RunInfo};
+use sensor::pipeline::{analyze, AnalyzeOptions, Progress};
+use sensor::summary;
+
+#[derive(Parser)]
+#[command(
+    name = "otwitness",
+    version,
+    about = "Passive audit sensor for industrial networks"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse capture files (pcap, pcapng) into an evidence folder.
+    Analyze {
+        /// Identity map (TOML) naming the principals behind credentials and addresses.
+        #[arg(long, value_name = "FILE")]
+        identities: Option<PathBuf>,
+        /// Delegations (TOML): scoped, time-limited grants.
+        #[arg(long, value_name = "FILE")]
+        delegations: Option<PathBuf>,
+        /// Evidence folder; created if missing, added to if it holds evidence already.
+        #[arg(long, value_name = "DIR", default_value = "evidence")]
+        out: PathBuf,
+        /// Worker threads (default: all cores).
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
+        /// Name of this sensor in the evidence (default: the host name).
+        #[arg(long, value_name = "ID")]
+        sensor_id: Option<String>,
+        /// Most flows held at once, over all workers.
+        #[arg(long, value_name = "N", default_value_t = 1 << 20)]
+        max_flows: usize,
+        /// Do not show progress or the summary.
+        #[arg(long, short)]
+        quiet: bool,
+        /// Capture files, in any order (they are read in time order).
+        #[arg(required = true, value_name = "CAPTURE")]
+        captures: Vec<PathBuf>,
+    },
+    /// Check an evidence folder against its manifests: hashes, chain, inputs.
+    Verify {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .format_target(false)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Analyze {
+            identities,
+            delegations,
+            out,
+            threads,
+            sensor_id,
+            max_flows,
+            quiet,
+            captures,
+        } => run_analyze(AnalyzeArgs {
+            identities,
+            delegations,
+            out,
+            threads,
+            sensor_id,
+            max_flows,
+            quiet,
+            captures,
+        }),
+        Command::Verify { dir } => run_verify(&dir),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("otwitness: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+struct AnalyzeArgs {
+    identities: Option<PathBuf>,
+    delegations: Option<PathBuf>,
+    out: PathBuf,
+    threads: Option<usize>,
+    sensor_id: Option<String>,
+    max_flows: usize,
+    quiet: bool,
+    captures: Vec<PathBuf>,
+}
+
+fn run_analyze(args: AnalyzeArgs) -> Result<ExitCode> {
+    if let Some(path) = &args.delegations {
+        bail!(
+            "{}: delegation checking is not available in this version; run without \
+             --delegations (every write is then marked no_policy)",
+            path.display()
+        );
+    }
+    let identities = match &args.identities {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read identity map {}", path.display()))?;
+            let map = IdentityMap::parse(&path.display().to_string(), &text)?;
+            Some(Arc::new(map))
+        }
+        None => None,
+    };
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let engine = EngineConfig {
+        max_flows: (args.max_flows / threads).max(1),
+        ..EngineConfig::default()
+    };
+    let options = AnalyzeOptions {
+        inputs: args.captures.clone(),
+        threads,
+        engine,
+        attributor: Attributor::new(identities),
+    };
+
+    let progress = Progress::default();
+    let show = !args.quiet && std::io::stderr().is_terminal();
+    let outcome = std::thread::scope(|scope| {
+        if show {
+            scope.spawn(|| draw_progress(&progress));
+        }
+        analyze(&options, &progress)
+    });
+
+    for input in &outcome.inputs {
+        if let Some(error) = &input.error {
+            eprintln!("otwitness: {error}");
+        }
+    }
+    if !outcome.read_anything() {
+        bail!("nothing could be read from the given captures; no evidence written");
+    }
+
+    let run = RunInfo {
+        sensor: args.sensor_id.clone().unwrap_or_else(host_name),
+        command_line: std::env::args().collect(),
+        inputs: outcome
+            .inputs
+            .iter()
+            .filter(|i| i.error.is_none())
+            .map(|i| InputInfo {
+                name: i.name.clone(),
+                kind: InputKind::File,
+                sha256: i.sha256.clone(),
+                bytes: i.bytes,
+                packets: i.packets,
+                first_ts_us: i.first_ts_us,
+                last_ts_us: i.last_ts_us,
+                damage: i.damage.as_ref().map(|d| evidence::Damage {
+                    offset: d.offset,
+                    frame: d.frame,
+                    what: d.what.clone(),
+                }),
+            })
+            .collect(),
+        packets: outcome.frames.frames,
+        bytes: outcome.frames.bytes,
+        kernel_drops: None,
+        counters: counters_map(&outcome),
+    };
+    let names: Vec<String> = run.inputs.iter().map(|i| i.name.clone()).collect();
+    evidence::write_evidence(&args.out, &run, &names, &outcome.evidence)
+        .with_context(|| format!("writing evidence to {}", args.out.display()))?;
+
+    if !args.quiet {
+        print!(
+            "{}",
+            summary::render(&outcome, &args.out.display().to_string())
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn counters_map(
+    outcome: &sensor::pipeline::AnalyzeOutcome,
+) -> std::collections::BTreeMap<String, u64> {
+    let mut map: std::collections::BTreeMap<String, u64> = outcome
+        .counters
+        .entries()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let f = &outcome.frames;
+    map.insert("frames_non_ip".into(), f.non_ip);
+    map.insert("frames_undecodable".into(), f.undecodable);
+    map.insert("frames_unsupported_link".into(), f.unsupported_link);
+    map
+}
+
+fn run_verify(dir: &std::path::Path) -> Result<ExitCode> {
+    let report = evidence::verify(dir)?;
+    print!("{report}");
+    if report.is_ok() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown-sensor".to_owned())
+}
+
+fn draw_progress(progress: &Progress) {
+    let bar = indicatif::ProgressBar::new(progress.total.load(Ordering::Relaxed));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} reading captures {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    while !progress.done.load(Ordering::Relaxed) {
+        bar.set_length(progress.total.load(Ordering::Relaxed));
+        bar.set_position(progress.scanned.load(Ordering::Relaxed));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bar.finish_and_clear();
+}

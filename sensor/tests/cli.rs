@@ -1,0 +1,175 @@
+//! The `otwitness` binary as a user runs it: one-line errors for a missing file, a file that
+//! is no capture and a broken identity map; `analyze` then `verify` on a bundled capture; the
+//! evidence read back by DuckDB exactly as DESIGN.md tells auditors to read it.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn otwitness(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_otwitness"))
+        .args(args)
+        .output()
+        .expect("otwitness runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn repo(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("otw-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn a_missing_capture_is_one_clear_line() {
+    let out = temp_dir("missing");
+    let o = otwitness(&[
+        "analyze",
+        "--out",
+        out.to_str().unwrap(),
+        "/nonexistent/x.pcap",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("/nonexistent/x.pcap"), "{err}");
+    assert!(err.contains("No such file"), "{err}");
+    assert!(
+        !out.exists(),
+        "no evidence is written when nothing was read"
+    );
+}
+
+#[test]
+fn a_file_that_is_no_capture_is_named() {
+    let out = temp_dir("notcap");
+    let readme = repo("Cargo.toml");
+    let o = otwitness(&["analyze", "--out", out.to_str().unwrap(), &readme]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("Cargo.toml") && err.contains("not a pcap or pcapng"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_broken_identity_map_names_line_and_column() {
+    let dir = temp_dir("ids");
+    std::fs::create_dir_all(&dir).unwrap();
+    let ids = dir.join("ids.toml");
+    std::fs::write(
+        &ids,
+        "[[principal]]\nid = \"a\"\naddresses = [\"10.0.0.300\"]\n",
+    )
+    .unwrap();
+    let capture = repo("fixtures-pcap/modbus-basic/capture.pcap");
+    let out = dir.join("evidence");
+    let o = otwitness(&[
+        "analyze",
+        "--identities",
+        ids.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        &capture,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("ids.toml:3:14:"), "{err}");
+    assert!(err.contains("10.0.0.300"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn analyze_then_verify_then_tamper() {
+    let dir = temp_dir("e2e");
+    let out = dir.join("evidence");
+    let capture = repo("fixtures-pcap/modbus-basic/capture.pcap");
+    let ids = repo("fixtures-pcap/modbus-basic/identities.toml");
+    let o = otwitness(&[
+        "analyze",
+        "--identities",
+        &ids,
+        "--sensor-id",
+        "test-sensor",
+        "--out",
+        out.to_str().unwrap(),
+        &capture,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = String::from_utf8_lossy(&o.stdout);
+    assert!(summary.contains("Writes: 32"), "{summary}");
+    assert!(summary.contains("human:alice"), "{summary}");
+
+    let v = otwitness(&["verify", out.to_str().unwrap()]);
+    assert!(
+        v.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&v.stdout),
+        stderr(&v)
+    );
+
+    if support::have_tool("python3", &["-c", "import duckdb"]) {
+        let query = format!(
+            "import duckdb; r = duckdb.sql(\"select count(*), count(distinct session_id), \
+             min(sensor), sum(case when attribution = 'unattributed' then 1 else 0 end), \
+             min(date) from read_parquet('{}/writes/**/*.parquet', hive_partitioning=true)\")\
+             .fetchall()[0]; print(*r, sep='|')",
+            out.display()
+        );
+        let py = Command::new("python3")
+            .args(["-c", &query])
+            .output()
+            .unwrap();
+        let got = String::from_utf8_lossy(&py.stdout).trim().to_owned();
+
+        // Expected from the scenario's ground truth: its writes, its client connections and
+        // those attributed to nobody.
+        let truth = repo("fixtures-pcap/modbus-basic/truth.json");
+        let truth: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(truth).unwrap()).unwrap();
+        let writes = truth["writes"].as_array().unwrap();
+        let connections: std::collections::BTreeSet<_> =
+            writes.iter().map(|w| w["client_port"].as_u64()).collect();
+        let nobody = writes
+            .iter()
+            .filter(|w| w["attribution"] == "unattributed")
+            .count();
+        let want = format!(
+            "{}|{}|test-sensor|{nobody}|2026-12-03",
+            writes.len(),
+            connections.len()
+        );
+        assert_eq!(got, want, "{}", stderr(&py));
+    }
+
+    // One byte of one Parquet file changed: verify names it and fails.
+    let part = std::fs::read_dir(out.join("writes"))
+        .unwrap()
+        .flatten()
+        .flat_map(|d| std::fs::read_dir(d.path()).unwrap().flatten())
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .unwrap();
+    let mut bytes = std::fs::read(&part).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(&part, bytes).unwrap();
+    let v = otwitness(&["verify", out.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(1));
+    let report = String::from_utf8_lossy(&v.stdout);
+    assert!(
+        report.contains("altered") && report.contains("writes/date="),
+        "{report}"
+    );
+}
