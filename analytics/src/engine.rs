@@ -23,10 +23,9 @@ use crate::evidence::{
     AlertKind, AlertRow, Endpoints, Evidence, FrameRef, Protocol, SessionEnd, SessionId, Severity,
 };
 use crate::flow::{src_is_server_by_port, Direction, FlowKey, SERVER_PORTS};
-use crate::modbus::ModbusSession;
 use crate::reassembly::{Chunk, Limits, Stream};
-use crate::recognize::{modbus_sender_is_client, recognize, Recognized};
-use crate::session::{SessionCx, SessionMeta, SessionStats};
+use crate::recognize::{new_session, recognize, Recognized};
+use crate::session::{ProtocolSession, SessionCx, SessionMeta, SessionStats};
 
 /// Tunable bounds of one engine.
 #[derive(Clone, Debug)]
@@ -142,7 +141,8 @@ enum App {
     Undecided,
     /// Not a protocol OT Witness reads; bytes are counted, not parsed.
     Unknown,
-    Modbus(ModbusSession),
+    /// A recognised protocol, read by its session.
+    Session(Box<dyn ProtocolSession>),
     /// The session ended with FIN or RST and its row is written; the entry stays a while so
     /// late retransmissions and the last ACKs do not start a new, empty session.
     Closed,
@@ -426,7 +426,7 @@ impl Engine {
             out: &mut self.evidence,
             attributor: &self.attributor,
         };
-        if let App::Modbus(session) = app {
+        if let App::Session(session) = app {
             for dir in [Direction::ToServer, Direction::ToClient] {
                 streams[dir.index()].finish(&limits, &mut |c| session.on_chunk(dir, c, &mut cx));
             }
@@ -457,7 +457,8 @@ impl Engine {
 
 /// Feeds one segment of a flow whose protocol is not known yet to its stream, holding the
 /// bytes back, and decides from what the stream has so far. When the flow turns out to be
-/// Modbus, the held bytes of both directions are replayed into a new session (client first);
+/// a known protocol, the held bytes of both directions are replayed into a new session (client
+/// first);
 /// returns the segment's direction, which changes when the roles were guessed wrong.
 fn recognise(
     flow: &mut Flow,
@@ -470,13 +471,9 @@ fn recognise(
     let stream = &mut flow.streams[dir.index()];
     let start_known = stream.start_known();
     let mut verdict = Recognized::NotYet;
-    let mut sender_is_client = None;
     stream.segment(seg.seq, seg.payload, limits, &mut |chunk| {
         if let Chunk::Data(data) = chunk {
             verdict = recognize(port, data, start_known);
-            if let Recognized::Modbus { offset } = verdict {
-                sender_is_client = modbus_sender_is_client(&data[offset..]);
-            }
         }
         0
     });
@@ -491,19 +488,19 @@ fn recognise(
             }
             dir
         }
-        Recognized::Modbus { .. } => {
-            if flow.roles_guessed && sender_is_client == Some(dir == Direction::ToClient) {
+        Recognized::Protocol(hit) => {
+            if flow.roles_guessed && hit.sender_is_client == Some(dir == Direction::ToClient) {
                 swap_roles(flow);
                 dir = dir.reverse();
             }
-            let mut session = ModbusSession::default();
+            let mut session = new_session(hit.protocol);
             for d in [Direction::ToServer, Direction::ToClient] {
                 if !flow.streams[d.index()].start_known() {
-                    session.on_chunk_gap_unknown(d);
+                    session.resync(d);
                 }
             }
-            flow.meta.protocol = Protocol::Modbus;
-            flow.app = App::Modbus(session);
+            flow.meta.protocol = hit.protocol;
+            flow.app = App::Session(session);
             dir
         }
     }
@@ -580,13 +577,13 @@ fn segment(
         attributor,
     };
     match app {
-        App::Modbus(session) if recognised_now => {
+        App::Session(session) if recognised_now => {
             // This segment is already in its stream, held back with what came before.
             for d in [Direction::ToServer, Direction::ToClient] {
                 streams[d.index()].replay(limits, &mut |c| session.on_chunk(d, c, &mut cx));
             }
         }
-        App::Modbus(session) => {
+        App::Session(session) => {
             let peer = dir.reverse();
             if seg.flags.ack {
                 streams[peer.index()]

@@ -1,61 +1,52 @@
-//! Protocol recognition: which dissector reads a TCP conversation.
+//! Protocol recognition: which protocol session reads a conversation.
 //!
-//! A conversation is recognised from its first payload bytes, by content, with the server
-//! port as a hint: on a protocol's well-known port one plausible header suffices; on any other
-//! port the payload must consist of whole, consistent PDUs, so a Modbus server on 503 or 5020
-//! is found while random traffic rarely is. Traffic on a well-known port whose content does not
-//! fit (the Zeek capture with non-Modbus traffic on 502) is left unrecognised and only counted.
+//! A conversation is recognised from the first bytes of either direction, reassembled, by
+//! content with the server port as a hint. Each protocol has its recogniser; they are asked in
+//! turn and the first to claim the bytes wins. Until one does, the engine holds the bytes back
+//! (up to [`WINDOW`] per direction) so the chosen session reads them from the start; after
+//! [`WINDOW`] bytes without a claim the conversation is unknown and only counted.
 
-use dissectors::modbus::{
-    frame_adu, parse_request, parse_response, plausible_mbap, Framing, MBAP_LEN,
-};
+use crate::evidence::Protocol;
+use crate::modbus::ModbusSession;
+use crate::session::ProtocolSession;
 
 /// Bytes of one direction examined before a conversation is declared unknown.
 pub const WINDOW: usize = 1024;
 
-pub const MODBUS_PORT: u16 = 502;
-
-/// Well-known ports of protocols that are not Modbus/TCP in clear: a Modbus-looking byte run
-/// there is a coincidence inside another protocol's PDUs, not Modbus.
-const OTHER_PROTOCOL_PORTS: &[u16] = &[102, 802, 2221, 2222, 4840, 44818];
+/// A recogniser's claim on the bytes of a conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hit {
+    pub protocol: Protocol,
+    /// Where the first whole PDU starts (0 unless the stream was joined mid-way).
+    pub offset: usize,
+    /// Whether the bytes' sender is the client, when the content says so (used when the
+    /// roles were guessed from ports alone).
+    pub sender_is_client: Option<bool>,
+}
 
 /// What the first bytes of a conversation say.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Recognized {
-    /// Modbus/TCP, its first whole ADU starting `offset` bytes in.
-    Modbus { offset: usize },
+    Protocol(Hit),
     /// Not recognised yet; wait for more bytes.
     NotYet,
     /// [`WINDOW`] bytes and no known protocol.
     Never,
 }
 
+/// A protocol's recogniser: `(server_port, data, start_known)`; `start_known` says whether
+/// `data` begins at the stream's first byte (else a PDU boundary is searched for).
+type Recogniser = fn(u16, &[u8], bool) -> Option<Hit>;
+
+/// The recognisers, asked in this order.
+const RECOGNISERS: &[Recogniser] = &[crate::modbus::recognize::recognize];
+
 /// Examines the first bytes of one direction of a conversation whose server listens on
-/// `server_port`. `start_known` says whether `data` begins at the stream's first byte; when it
-/// does not (a capture joined mid-way), a protocol's PDU boundary is searched for.
+/// `server_port`.
 pub fn recognize(server_port: u16, data: &[u8], start_known: bool) -> Recognized {
-    if OTHER_PROTOCOL_PORTS.contains(&server_port) {
-        return if data.len() >= WINDOW {
-            Recognized::Never
-        } else {
-            Recognized::NotYet
-        };
-    }
-    // On its own port a valid MBAP header is enough, whatever function code follows (scanners
-    // send reserved codes); elsewhere the bytes must hold whole, plausible ADUs.
-    let on_port = server_port == MODBUS_PORT && mbap_header(data);
-    if on_port || (plausible_mbap(data) && whole_adus(data)) {
-        return Recognized::Modbus { offset: 0 };
-    }
-    if !start_known {
-        let last = data.len().saturating_sub(MBAP_LEN);
-        for offset in 1..=last {
-            let rest = &data[offset..];
-            // Off its port, a stream joined mid-way needs two ADUs in a row to be believed.
-            let needed = if server_port == MODBUS_PORT { 1 } else { 2 };
-            if plausible_mbap(rest) && adus(rest) >= needed {
-                return Recognized::Modbus { offset };
-            }
+    for recogniser in RECOGNISERS {
+        if let Some(hit) = recogniser(server_port, data, start_known) {
+            return Recognized::Protocol(hit);
         }
     }
     if data.len() >= WINDOW {
@@ -65,112 +56,13 @@ pub fn recognize(server_port: u16, data: &[u8], start_known: bool) -> Recognized
     }
 }
 
-/// For a conversation joined without its handshake on ports that do not say who serves: whether
-/// the sender of this Modbus payload is the client, judged by whether its first ADU reads only
-/// as a request or only as a response. `None` when both readings (or neither) work, as for the
-/// echoed FC 5 and FC 6.
-pub fn modbus_sender_is_client(payload: &[u8]) -> Option<bool> {
-    let Framing::Adu { adu, .. } = frame_adu(payload) else {
-        return None;
-    };
-    match (
-        parse_request(adu.pdu).is_ok(),
-        parse_response(adu.pdu).is_ok(),
-    ) {
-        (true, false) => Some(true),
-        (false, true) => Some(false),
-        _ => None,
-    }
-}
-
-/// Whether `data` starts with an MBAP header: protocol id 0 and a length of 2..=254.
-fn mbap_header(data: &[u8]) -> bool {
-    match data {
-        [_, _, 0, 0, hi, lo, _, ..] => (2..=254).contains(&u16::from_be_bytes([*hi, *lo])),
-        _ => false,
-    }
-}
-
-/// Whether `data` is one or more complete ADUs, possibly followed by the start of another.
-fn whole_adus(data: &[u8]) -> bool {
-    adus(data) > 0
-}
-
-/// How many complete ADUs `data` holds before the start of an incomplete one; 0 when any
-/// bytes in it cannot be an ADU.
-fn adus(mut data: &[u8]) -> usize {
-    let mut count = 0;
-    while !data.is_empty() {
-        match frame_adu(data) {
-            Framing::Adu { consumed, .. } => {
-                data = &data[consumed..];
-                count += 1;
-            }
-            Framing::Incomplete { .. } => break,
-            Framing::Invalid(_) => return 0,
+/// A new session of `protocol`.
+pub fn new_session(protocol: Protocol) -> Box<dyn ProtocolSession> {
+    match protocol {
+        Protocol::Modbus => Box::<ModbusSession>::default(),
+        // No session type yet for these; recognisers never claim them.
+        Protocol::S7comm | Protocol::S7commPlus | Protocol::Enip | Protocol::Opcua => {
+            Box::<ModbusSession>::default()
         }
-    }
-    count
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const WRITE_REGISTER: &[u8] = &[
-        0x00, 0x01, 0x00, 0x00, 0x00, 0x06, 0x01, 0x06, 0x00, 0x10, 0x00, 0x2a,
-    ];
-
-    #[test]
-    fn modbus_on_any_port_by_content() {
-        let at_start = Recognized::Modbus { offset: 0 };
-        assert_eq!(recognize(502, WRITE_REGISTER, true), at_start);
-        assert_eq!(recognize(5020, WRITE_REGISTER, true), at_start);
-        let mut two = WRITE_REGISTER.to_vec();
-        two.extend_from_slice(WRITE_REGISTER);
-        assert_eq!(recognize(503, &two, true), at_start);
-        assert_eq!(recognize(503, &two[..20], true), at_start);
-    }
-
-    #[test]
-    fn request_or_response_tells_the_client() {
-        let read_request = [0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 2];
-        let read_response = [0, 1, 0, 0, 0, 7, 1, 3, 4, 0, 1, 0, 2];
-        assert_eq!(modbus_sender_is_client(&read_request), Some(true));
-        assert_eq!(modbus_sender_is_client(&read_response), Some(false));
-        assert_eq!(modbus_sender_is_client(WRITE_REGISTER), None);
-    }
-
-    #[test]
-    fn partial_or_foreign_content_is_not_modbus_off_port() {
-        assert_eq!(
-            recognize(5020, &WRITE_REGISTER[..10], true),
-            Recognized::NotYet
-        );
-        assert_eq!(
-            recognize(502, b"GET / HTTP/1.1\r\n", true),
-            Recognized::NotYet
-        );
-        let tls = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
-        assert_eq!(recognize(8080, tls, true), Recognized::NotYet);
-        assert_eq!(recognize(502, &[b'x'; WINDOW], true), Recognized::Never);
-    }
-
-    #[test]
-    fn a_stream_joined_mid_way_is_found_at_its_next_adu() {
-        let mut data = WRITE_REGISTER[5..].to_vec();
-        data.extend_from_slice(WRITE_REGISTER);
-        assert_eq!(
-            recognize(5020, &data, false),
-            Recognized::NotYet,
-            "one ADU is not enough"
-        );
-        data.extend_from_slice(WRITE_REGISTER);
-        assert_eq!(
-            recognize(5020, &data, false),
-            Recognized::Modbus { offset: 7 }
-        );
-        assert_eq!(recognize(102, &data, false), Recognized::NotYet);
-        assert_eq!(recognize(5020, &data, true), Recognized::NotYet);
     }
 }

@@ -12,7 +12,23 @@ use crate::evidence::{
     AlertKind, AlertRow, Attribution, Category, DelegationStatus, Endpoints, Evidence, FrameRef,
     Outcome, Protocol, SessionEnd, SessionId, SessionRow, Severity, WriteRow,
 };
-use crate::reassembly::StreamStats;
+use crate::flow::Direction;
+use crate::reassembly::{Chunk, StreamStats};
+
+/// A protocol's view of one conversation. The engine owns the flow and its reassembly; the
+/// session sees each direction as a byte stream and turns it into rows through [`SessionCx`].
+pub trait ProtocolSession: std::fmt::Debug + Send {
+    /// Reassembled bytes (or a gap) of one direction; returns how many bytes were used, i.e.
+    /// whole PDUs, or bytes skipped while looking for the next PDU. Unused bytes are offered
+    /// again, with more behind them, on the next call.
+    fn on_chunk(&mut self, dir: Direction, chunk: Chunk<'_>, cx: &mut SessionCx<'_>) -> usize;
+
+    /// The conversation ended: flush what waits for an answer.
+    fn on_end(&mut self, end: SessionEnd, cx: &mut SessionCx<'_>);
+
+    /// The direction's stream is joined mid-way: look for the next PDU boundary first.
+    fn resync(&mut self, dir: Direction);
+}
 
 /// How many alerts of one kind a session raises before it only counts them.
 pub const MAX_ALERTS_PER_KIND: u32 = 10;

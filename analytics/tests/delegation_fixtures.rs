@@ -173,7 +173,9 @@ fn cases(truth: &Json) -> Vec<Case> {
             .find(|c| c.as_str() == category)
             .unwrap();
         let ts = text("ts").unwrap();
-        let ts_us = DateTime::parse_from_rfc3339(&ts).unwrap().timestamp_micros();
+        let ts_us = DateTime::parse_from_rfc3339(&ts)
+            .unwrap()
+            .timestamp_micros();
         let target = text("target").unwrap();
         let value = text("value");
         let function_code = number("function_code") as u32;
@@ -422,10 +424,9 @@ impl Reader<'_> {
             }
             _ => {
                 let mut number = String::new();
-                while let Some((_, c)) = self
-                    .chars
-                    .next_if(|(_, c)| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'))
-                {
+                while let Some((_, c)) = self.chars.next_if(|(_, c)| {
+                    c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E')
+                }) {
                     number.push(c);
                 }
                 number
@@ -491,8 +492,9 @@ impl Reader<'_> {
 
 #[test]
 fn json_reader_reads_what_truth_files_hold() {
-    let j = Json::parse(r#" {"a": [1, -2.5e1, true, null], "b": "x\u2026\"\ud83d\ude00", "c": {}} "#)
-        .unwrap();
+    let j =
+        Json::parse(r#" {"a": [1, -2.5e1, true, null], "b": "x\u2026\"\ud83d\ude00", "c": {}} "#)
+            .unwrap();
     let a = j.get("a").and_then(Json::items).unwrap();
     assert_eq!(a[1].number(), Some(-25.0));
     assert_eq!(a[2].boolean(), Some(true));

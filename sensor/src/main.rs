@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use analytics::attribution::Attributor;
+use analytics::delegation::Delegations;
 use analytics::engine::EngineConfig;
 use analytics::identity::IdentityMap;
 use anyhow::{bail, Context, Result};
@@ -112,19 +113,21 @@ struct AnalyzeArgs {
 }
 
 fn run_analyze(args: AnalyzeArgs) -> Result<ExitCode> {
-    if let Some(path) = &args.delegations {
-        bail!(
-            "{}: delegation checking is not available in this version; run without \
-             --delegations (every write is then marked no_policy)",
-            path.display()
-        );
-    }
     let identities = match &args.identities {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read identity map {}", path.display()))?;
             let map = IdentityMap::parse(&path.display().to_string(), &text)?;
             Some(Arc::new(map))
+        }
+        None => None,
+    };
+    let delegations = match &args.delegations {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read delegations {}", path.display()))?;
+            let grants = Delegations::parse(&path.display().to_string(), &text)?;
+            Some(Arc::new(grants))
         }
         None => None,
     };
@@ -141,6 +144,7 @@ fn run_analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         threads,
         engine,
         attributor: Attributor::new(identities),
+        delegations,
     };
 
     let progress = Progress::default();

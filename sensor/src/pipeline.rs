@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use analytics::attribution::Attributor;
+use analytics::delegation::{DelegationChecker, Delegations};
 use analytics::engine::{shard_of, Counters, Engine, EngineConfig};
 use analytics::evidence::{AlertKind, AlertRow, Evidence, FrameRef, Severity};
 use dissectors::link::{decode, DecodeError};
@@ -28,6 +29,8 @@ pub struct AnalyzeOptions {
     pub threads: usize,
     pub engine: EngineConfig,
     pub attributor: Attributor,
+    /// Grants to check every write against; `None` leaves writes `no_policy`.
+    pub delegations: Option<Arc<Delegations>>,
 }
 
 /// One input as it was read.
@@ -178,6 +181,9 @@ pub fn analyze(options: &AnalyzeOptions, progress: &Progress) -> AnalyzeOutcome 
             error: None,
         });
     }
+    if let Some(delegations) = &options.delegations {
+        check_delegations(&mut evidence, delegations);
+    }
     evidence.sort();
 
     AnalyzeOutcome {
@@ -186,6 +192,19 @@ pub fn analyze(options: &AnalyzeOptions, progress: &Progress) -> AnalyzeOutcome 
         counters,
         frames,
     }
+}
+
+/// Checks every write against the grants, in capture-time order: budgets are counted over the
+/// whole run, whichever worker saw the write.
+fn check_delegations(evidence: &mut Evidence, delegations: &Delegations) {
+    evidence
+        .writes
+        .sort_by_key(|w| (w.at.ts_us, w.at.source, w.at.frame, w.item));
+    let mut checker = DelegationChecker::new(delegations);
+    for write in &mut evidence.writes {
+        checker.check(write);
+    }
+    evidence.alerts.extend(checker.finish());
 }
 
 /// What worker 0 learns about each input while scanning it.

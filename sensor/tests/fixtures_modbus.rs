@@ -2,9 +2,8 @@
 //! recorded by the clients) reproduced exactly: every readable write with its frame, function,
 //! target, value, outcome, identity and attribution, and no write that did not happen.
 //!
-//! Delegation statuses are compared by the delegation tests once `--delegations` is wired in;
-//! the TLS scenarios are checked in `fixtures_tls.rs` when the TLS layer lands. Until then
-//! this file says so rather than passing over them.
+//! The identity map and the delegations file are the scenario's own, so `delegation` and
+//! `delegation_status` are compared too.
 
 mod support;
 
@@ -12,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use analytics::attribution::Attributor;
+use analytics::delegation::Delegations;
 use analytics::evidence::{Protocol, WriteRow};
 use analytics::identity::IdentityMap;
 use serde_json::Value;
@@ -32,7 +32,15 @@ fn analyse(dir: &Path) -> Vec<WriteRow> {
     let text = std::fs::read_to_string(&ids_path).expect("identities.toml");
     let map = IdentityMap::parse(&ids_path.display().to_string(), &text).expect("valid map");
     let attributor = Attributor::new(Some(Arc::new(map)));
-    let outcome = support::run_with(&[dir.join("capture.pcap")], 2, attributor);
+    let grants_path = dir.join("delegations.toml");
+    let text = std::fs::read_to_string(&grants_path).expect("delegations.toml");
+    let grants = Delegations::parse(&grants_path.display().to_string(), &text).expect("valid");
+    let outcome = support::run_full(
+        &[dir.join("capture.pcap")],
+        2,
+        attributor,
+        Some(Arc::new(grants)),
+    );
     outcome.evidence.writes
 }
 

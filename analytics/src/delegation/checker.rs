@@ -567,10 +567,11 @@ mod tests {
 
     #[test]
     fn windows_are_inclusive_across_time_zones() {
-        let text = "[[delegation]]\nid = \"G\"\nprincipal = \"human:bob\"\napproved_by = \"ann\"\n\
-                    valid_from = 2026-12-01T08:00:00+02:00\nvalid_until = 2026-12-01T03:00:00-05:00\n\
-                    protocol = \"modbus\"\ncategories = [\"write\"]\ntargets = [\"*\"]\n";
-        let d = Delegations::parse("d.toml", text).unwrap();
+        // 08:00+02:00 is 06:00Z and 03:00-05:00 is 08:00Z.
+        let text = grant("G", "targets = [\"*\"]")
+            .replace("2026-12-01T06:00:00Z", "2026-12-01T08:00:00+02:00")
+            .replace("2026-12-01T18:00:00Z", "2026-12-01T03:00:00-05:00");
+        let d = Delegations::parse("d.toml", &text).unwrap();
         let end = T0 + 2 * 3600 * SECOND;
         let cases = [
             (T0 - 1, Expired),
@@ -900,12 +901,8 @@ mod tests {
         for i in 0..10_000 {
             let principal = format!("agent:{}", i % 100);
             let server = format!("10.1.{}.{}", i / 250, i % 250);
-            text.push_str(&format!(
-                "[[delegation]]\nid = \"G{i}\"\nprincipal = \"{principal}\"\napproved_by = \"ann\"\n\
-                 valid_from = 2026-12-01T06:00:00Z\nvalid_until = 2026-12-01T18:00:00Z\n\
-                 protocol = \"modbus\"\nservers = [\"{server}\"]\ncategories = [\"write\"]\n\
-                 targets = [\"unit 1 holding {i}\"]\n"
-            ));
+            let scope = format!("servers = [\"{server}\"]\ntargets = [\"unit 1 holding {i}\"]");
+            text.push_str(&grant(&format!("G{i}"), &scope).replace("human:bob", &principal));
         }
         let d = Delegations::parse("d.toml", &text).unwrap();
         let server = "10.1.29.171".parse().unwrap();

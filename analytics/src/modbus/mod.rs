@@ -13,6 +13,7 @@
 //! reading answers, the oldest are closed as `unknown` and a flood alert is raised. Modbus/TCP
 //! over TLS (port 802) is not read here: that is the TLS layer's job.
 
+pub mod recognize;
 pub mod render;
 
 use std::collections::VecDeque;
@@ -26,7 +27,7 @@ use crate::evidence::{AlertKind, AssetRow, Category, Outcome, Protocol, SessionE
 use crate::evidence::{FrameRef, WriteRow};
 use crate::flow::Direction;
 use crate::reassembly::Chunk;
-use crate::session::SessionCx;
+use crate::session::{ProtocolSession, SessionCx};
 
 /// Requests awaiting a response before the oldest is given up.
 pub const MAX_PENDING: usize = 1024;
@@ -51,10 +52,8 @@ pub struct ModbusSession {
     flood_reported: bool,
 }
 
-impl ModbusSession {
-    /// Handles one chunk of reassembled bytes; returns the bytes used (whole ADUs, or bytes
-    /// skipped while resynchronising).
-    pub fn on_chunk(&mut self, dir: Direction, chunk: Chunk<'_>, cx: &mut SessionCx<'_>) -> usize {
+impl ProtocolSession for ModbusSession {
+    fn on_chunk(&mut self, dir: Direction, chunk: Chunk<'_>, cx: &mut SessionCx<'_>) -> usize {
         match chunk {
             Chunk::Data(data) => self.on_data(dir, data, cx),
             Chunk::Gap { lost } => {
@@ -80,6 +79,26 @@ impl ModbusSession {
         }
     }
 
+    /// The connection ended: pending writes get `no_response` when the server direction was
+    /// followed to its end, `unknown` when the capture stopped first or lost the answer.
+    fn on_end(&mut self, end: SessionEnd, cx: &mut SessionCx<'_>) {
+        for pending in std::mem::take(&mut self.pending) {
+            let followed = matches!(end, SessionEnd::Fin | SessionEnd::Reset | SessionEnd::Idle);
+            let outcome = if followed && !pending.gap_after {
+                Outcome::NoResponse
+            } else {
+                Outcome::Unknown
+            };
+            finish(pending, outcome, None, cx);
+        }
+    }
+
+    fn resync(&mut self, dir: Direction) {
+        self.resync[dir.index()] = true;
+    }
+}
+
+impl ModbusSession {
     fn on_data(&mut self, dir: Direction, data: &[u8], cx: &mut SessionCx<'_>) -> usize {
         let mut used = 0;
         while used < data.len() {
@@ -200,20 +219,6 @@ impl ModbusSession {
         }
         if let Some(pending) = pending {
             finish(pending, outcome, Some(cx.at), cx);
-        }
-    }
-
-    /// The connection ended: pending writes get `no_response` when the server direction was
-    /// followed to its end, `unknown` when the capture stopped first or lost the answer.
-    pub fn on_end(&mut self, end: SessionEnd, cx: &mut SessionCx<'_>) {
-        for pending in std::mem::take(&mut self.pending) {
-            let followed = matches!(end, SessionEnd::Fin | SessionEnd::Reset | SessionEnd::Idle);
-            let outcome = if followed && !pending.gap_after {
-                Outcome::NoResponse
-            } else {
-                Outcome::Unknown
-            };
-            finish(pending, outcome, None, cx);
         }
     }
 }
@@ -403,11 +408,4 @@ fn device_identification(response: &Response<'_>, cx: &mut SessionCx<'_>) {
         asset.name = Some(names.join("; "));
     }
     cx.out.assets.push(asset);
-}
-
-impl ModbusSession {
-    /// Marks a direction as joined mid-stream: its next bytes are scanned for an ADU start.
-    pub fn on_chunk_gap_unknown(&mut self, dir: Direction) {
-        self.resync[dir.index()] = true;
-    }
 }

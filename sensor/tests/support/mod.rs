@@ -9,7 +9,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use std::sync::Arc;
+
 use analytics::attribution::Attributor;
+use analytics::delegation::Delegations;
 use analytics::engine::EngineConfig;
 use sensor::pipeline::{analyze, AnalyzeOptions, AnalyzeOutcome, Progress};
 
@@ -72,11 +75,21 @@ pub fn run(inputs: &[PathBuf], threads: usize) -> AnalyzeOutcome {
 }
 
 pub fn run_with(inputs: &[PathBuf], threads: usize, attributor: Attributor) -> AnalyzeOutcome {
+    run_full(inputs, threads, attributor, None)
+}
+
+pub fn run_full(
+    inputs: &[PathBuf],
+    threads: usize,
+    attributor: Attributor,
+    delegations: Option<Arc<Delegations>>,
+) -> AnalyzeOutcome {
     let options = AnalyzeOptions {
         inputs: inputs.to_vec(),
         threads,
         engine: EngineConfig::default(),
         attributor,
+        delegations,
     };
     analyze(&options, &Progress::default())
 }
