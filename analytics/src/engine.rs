@@ -25,6 +25,7 @@ use crate::evidence::{
 use crate::flow::{src_is_server_by_port, Direction, FlowKey, SERVER_PORTS};
 use crate::reassembly::{Chunk, Limits, Stream};
 use crate::recognize::{new_session, recognize, Recognized};
+use crate::secrets::SiteKey;
 use crate::session::{ProtocolSession, SessionCx, SessionMeta, SessionStats};
 
 /// Tunable bounds of one engine.
@@ -34,6 +35,8 @@ pub struct EngineConfig {
     /// A flow with no packet for this long (capture time) is closed.
     pub idle_timeout_us: i64,
     pub limits: Limits,
+    /// Key of the fingerprints of secrets (passwords) seen on the wire.
+    pub site_key: Option<Arc<SiteKey>>,
 }
 
 impl Default for EngineConfig {
@@ -42,6 +45,7 @@ impl Default for EngineConfig {
             max_flows: 1 << 20,
             idle_timeout_us: 600 * 1_000_000,
             limits: Limits::default(),
+            site_key: None,
         }
     }
 }
@@ -295,7 +299,7 @@ impl Engine {
                 dir,
                 at,
                 seg,
-                &self.config.limits,
+                &self.config,
                 &mut self.evidence,
                 &self.attributor,
                 &mut self.counters,
@@ -425,6 +429,7 @@ impl Engine {
             stats,
             out: &mut self.evidence,
             attributor: &self.attributor,
+            site_key: self.config.site_key.as_deref(),
         };
         if let App::Session(session) = app {
             for dir in [Direction::ToServer, Direction::ToClient] {
@@ -547,11 +552,12 @@ fn segment(
     mut dir: Direction,
     at: FrameRef,
     seg: &TcpSegment<'_>,
-    limits: &Limits,
+    config: &EngineConfig,
     out: &mut Evidence,
     attributor: &Attributor,
     counters: &mut Counters,
 ) -> Option<SessionEnd> {
+    let limits = &config.limits;
     if seg.flags.syn {
         flow.streams[dir.index()].syn(seg.seq);
     }
@@ -575,6 +581,7 @@ fn segment(
         stats,
         out,
         attributor,
+        site_key: config.site_key.as_deref(),
     };
     match app {
         App::Session(session) if recognised_now => {

@@ -17,4 +17,5 @@ pub mod identity;
 pub mod modbus;
 pub mod reassembly;
 pub mod recognize;
+pub mod secrets;
 pub mod session;

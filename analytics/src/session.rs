@@ -14,6 +14,7 @@ use crate::evidence::{
 };
 use crate::flow::Direction;
 use crate::reassembly::{Chunk, StreamStats};
+use crate::secrets::SiteKey;
 
 /// A protocol's view of one conversation. The engine owns the flow and its reassembly; the
 /// session sees each direction as a byte stream and turns it into rows through [`SessionCx`].
@@ -70,6 +71,9 @@ pub struct SessionCx<'a> {
     pub stats: &'a mut SessionStats,
     pub out: &'a mut Evidence,
     pub attributor: &'a Attributor,
+    /// Keys fingerprints of secrets seen in this session; `None` when the run has no site
+    /// key, and then no fingerprint is made at all (an unkeyed hash would leak the secret).
+    pub site_key: Option<&'a SiteKey>,
 }
 
 impl SessionCx<'_> {

@@ -5,4 +5,5 @@
 pub mod capture;
 pub mod evidence;
 pub mod pipeline;
+pub mod site_key;
 pub mod summary;

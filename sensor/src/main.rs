@@ -16,7 +16,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use sensor::evidence::{self, InputInfo, InputKind, RunInfo};
 use sensor::pipeline::{analyze, AnalyzeOptions, Progress};
-use sensor::summary;
+use sensor::{site_key, summary};
 
 #[derive(Parser)]
 #[command(
@@ -45,6 +45,10 @@ enum Command {
         /// Worker threads (default: all cores).
         #[arg(long, value_name = "N")]
         threads: Option<usize>,
+        /// Key of the fingerprints of passwords seen on the wire (default:
+        /// ~/.config/otwitness/site-key, created on first use with mode 0600).
+        #[arg(long, value_name = "FILE")]
+        site_key: Option<PathBuf>,
         /// Name of this sensor in the evidence (default: the host name).
         #[arg(long, value_name = "ID")]
         sensor_id: Option<String>,
@@ -76,6 +80,7 @@ fn main() -> ExitCode {
             delegations,
             out,
             threads,
+            site_key,
             sensor_id,
             max_flows,
             quiet,
@@ -85,6 +90,7 @@ fn main() -> ExitCode {
             delegations,
             out,
             threads,
+            site_key,
             sensor_id,
             max_flows,
             quiet,
@@ -106,6 +112,7 @@ struct AnalyzeArgs {
     delegations: Option<PathBuf>,
     out: PathBuf,
     threads: Option<usize>,
+    site_key: Option<PathBuf>,
     sensor_id: Option<String>,
     max_flows: usize,
     quiet: bool,
@@ -135,8 +142,10 @@ fn run_analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
+    let key_path = args.site_key.clone().unwrap_or_else(site_key::default_path);
     let engine = EngineConfig {
         max_flows: (args.max_flows / threads).max(1),
+        site_key: Some(Arc::new(site_key::load_or_create(&key_path)?)),
         ..EngineConfig::default()
     };
     let options = AnalyzeOptions {

@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn otwitness(args: &[&str]) -> Output {
+    // The site key is made under this folder, not in the user's configuration.
+    let config = std::env::temp_dir().join(format!("otw-cli-config-{}", std::process::id()));
     Command::new(env!("CARGO_BIN_EXE_otwitness"))
+        .env("XDG_CONFIG_HOME", config)
         .args(args)
         .output()
         .expect("otwitness runs")
