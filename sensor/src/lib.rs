@@ -5,5 +5,6 @@
 pub mod capture;
 pub mod evidence;
 pub mod pipeline;
+pub mod signing;
 pub mod site_key;
 pub mod summary;

@@ -2,7 +2,7 @@
 //! clear line on standard error and an exit code (0 success, 1 failure, 2 bad usage).
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use sensor::evidence::{self, InputInfo, InputKind, RunInfo};
 use sensor::pipeline::{analyze, AnalyzeOptions, Progress};
+use sensor::signing::{self, PublicKey, SigningKey};
 use sensor::{site_key, summary};
 
 #[derive(Parser)]
@@ -52,6 +53,10 @@ enum Command {
         /// Name of this sensor in the evidence (default: the host name).
         #[arg(long, value_name = "ID")]
         sensor_id: Option<String>,
+        /// Ed25519 key that signs the manifest (made by `otwitness keygen`; default:
+        /// ~/.config/otwitness/signing-key when it exists, else the manifest is not signed).
+        #[arg(long, value_name = "FILE")]
+        signing_key: Option<PathBuf>,
         /// Most flows held at once, over all workers.
         #[arg(long, value_name = "N", default_value_t = 1 << 20)]
         max_flows: usize,
@@ -62,10 +67,22 @@ enum Command {
         #[arg(required = true, value_name = "CAPTURE")]
         captures: Vec<PathBuf>,
     },
-    /// Check an evidence folder against its manifests: hashes, chain, inputs.
+    /// Check an evidence folder against its manifests: hashes, chain, inputs, signatures.
     Verify {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
+        /// Require the manifests to be signed by this Ed25519 public key: 64 hex digits, or a
+        /// file holding them (the `.pub` file of `otwitness keygen`).
+        #[arg(long, value_name = "FILE|HEX")]
+        public_key: Option<String>,
+    },
+    /// Make a new Ed25519 key pair that signs manifests: FILE (secret, mode 0600) and
+    /// FILE.pub (the public key, in hex). Never overwrites a key.
+    Keygen {
+        /// Where to write the signing key (default: ~/.config/otwitness/signing-key, which
+        /// `analyze` then uses by default).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -82,6 +99,7 @@ fn main() -> ExitCode {
             threads,
             site_key,
             sensor_id,
+            signing_key,
             max_flows,
             quiet,
             captures,
@@ -92,11 +110,13 @@ fn main() -> ExitCode {
             threads,
             site_key,
             sensor_id,
+            signing_key,
             max_flows,
             quiet,
             captures,
         }),
-        Command::Verify { dir } => run_verify(&dir),
+        Command::Verify { dir, public_key } => run_verify(&dir, public_key.as_deref()),
+        Command::Keygen { out } => run_keygen(out),
     };
     match result {
         Ok(code) => code,
@@ -114,6 +134,7 @@ struct AnalyzeArgs {
     threads: Option<usize>,
     site_key: Option<PathBuf>,
     sensor_id: Option<String>,
+    signing_key: Option<PathBuf>,
     max_flows: usize,
     quiet: bool,
     captures: Vec<PathBuf>,
@@ -142,6 +163,8 @@ fn run_analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
+    // Read before the analysis, so a bad key fails in a second rather than after the work.
+    let signer = signing_key(args.signing_key.as_deref())?;
     let key_path = args.site_key.clone().unwrap_or_else(site_key::default_path);
     let engine = EngineConfig {
         max_flows: (args.max_flows / threads).max(1),
@@ -202,7 +225,9 @@ fn run_analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         counters: counters_map(&outcome),
     };
     let names: Vec<String> = run.inputs.iter().map(|i| i.name.clone()).collect();
-    evidence::write_evidence(&args.out, &run, &names, &outcome.evidence)
+    let signer = signer.map(|(key, path)| (Arc::new(key), path));
+    let key = signer.as_ref().map(|(key, _)| key.clone());
+    evidence::write_evidence_signed(&args.out, &run, &names, &outcome.evidence, key)
         .with_context(|| format!("writing evidence to {}", args.out.display()))?;
 
     if !args.quiet {
@@ -210,7 +235,44 @@ fn run_analyze(args: AnalyzeArgs) -> Result<ExitCode> {
             "{}",
             summary::render(&outcome, &args.out.display().to_string())
         );
+        match &signer {
+            Some((key, path)) => println!(
+                "Manifest signed with {} (public key {})",
+                path.display(),
+                key.public_key()
+            ),
+            None => println!("Manifest not signed (no signing key; see `otwitness keygen`)"),
+        }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The key given with `--signing-key`, else the default key when it exists, else none.
+fn signing_key(given: Option<&Path>) -> Result<Option<(SigningKey, PathBuf)>> {
+    let path = match given {
+        Some(path) => path.to_path_buf(),
+        None => {
+            let path = signing::default_path();
+            if !path.exists() {
+                return Ok(None);
+            }
+            path
+        }
+    };
+    let key = SigningKey::read(&path)?;
+    Ok(Some((key, path)))
+}
+
+fn run_keygen(out: Option<PathBuf>) -> Result<ExitCode> {
+    let path = out.unwrap_or_else(signing::default_path);
+    let key = signing::generate(&path)?;
+
+    println!(
+        "signing key: {} (mode 0600; keep it secret)",
+        path.display()
+    );
+    println!("public key file: {}", signing::public_path(&path).display());
+    println!("public key: {}", key.public_key());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -230,8 +292,9 @@ fn counters_map(
     map
 }
 
-fn run_verify(dir: &std::path::Path) -> Result<ExitCode> {
-    let report = evidence::verify(dir)?;
+fn run_verify(dir: &Path, public_key: Option<&str>) -> Result<ExitCode> {
+    let pinned = public_key.map(PublicKey::from_arg).transpose()?;
+    let report = evidence::verify_with_key(dir, pinned.as_ref())?;
     print!("{report}");
     if report.is_ok() {
         Ok(ExitCode::SUCCESS)

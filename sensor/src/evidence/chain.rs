@@ -6,6 +6,9 @@
 //! `manifest.json`. The order makes every crash point safe: before the replace the old chain is
 //! intact (at worst with a spare identical copy, which the next commit accepts), after it the new
 //! one is. Checking the chain is `verify`'s job.
+//!
+//! With a signing key, the new manifest is signed once its `sequence` and `previous` are set,
+//! so the signature covers the link; archiving copies signed manifests byte for byte.
 
 use std::fs;
 use std::io;
@@ -15,6 +18,7 @@ use super::digest::sha256_hex;
 use super::durable::{create_dirs, publish_new, replace, write_tmp};
 use super::error::{EvidenceError, Result};
 use super::manifest::{Manifest, PreviousManifest};
+use crate::signing::SigningKey;
 
 /// The newest manifest, at the top of the evidence folder.
 pub const MANIFEST: &str = "manifest.json";
@@ -28,13 +32,14 @@ pub fn archive_rel(sequence: u64) -> String {
 }
 
 /// Links `manifest` after the folder's current manifest, if there is one, and makes it the
-/// current one. Returns the manifest as written (with `sequence` and `previous` set).
+/// current one, signed with `key` when one is given. Returns the manifest as written (with
+/// `sequence`, `previous` and `signature` set).
 ///
 /// # Errors
 ///
 /// The current manifest cannot be read or decoded (a chain is never silently restarted), an
 /// archived copy with the same name but other bytes exists, or a write fails.
-pub fn commit(out: &Path, mut manifest: Manifest) -> Result<Manifest> {
+pub fn commit(out: &Path, mut manifest: Manifest, key: Option<&SigningKey>) -> Result<Manifest> {
     let current_path = out.join(MANIFEST);
 
     match read_if_exists(&current_path)? {
@@ -62,6 +67,10 @@ pub fn commit(out: &Path, mut manifest: Manifest) -> Result<Manifest> {
         }
     }
 
+    manifest.signature = None;
+    if let Some(key) = key {
+        manifest.sign(key, &current_path)?;
+    }
     let json = manifest.to_json(&current_path)?;
     let tmp = write_tmp(&current_path, &json)?;
     replace(&tmp, &current_path)?;
@@ -104,9 +113,9 @@ mod tests {
         create_dirs(&out)?;
         let run = RunInfo::default();
 
-        let first = commit(&out, Manifest::new(&run, Vec::new()))?;
+        let first = commit(&out, Manifest::new(&run, Vec::new()), None)?;
         let first_bytes = fs::read(out.join(MANIFEST)).map_err(|e| EvidenceError::io("r", &out, e));
-        let second = commit(&out, Manifest::new(&run, Vec::new()))?;
+        let second = commit(&out, Manifest::new(&run, Vec::new()), None)?;
         let archived =
             fs::read(out.join(archive_rel(1))).map_err(|e| EvidenceError::io("r", &out, e));
 

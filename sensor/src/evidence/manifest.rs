@@ -4,6 +4,11 @@
 //! union over the chain of manifests (see `chain`). Field names and spellings are part of the
 //! evidence contract (`format` = `otwitness-evidence/1`); times are RFC 3339 UTC strings.
 //! This module defines and encodes the format; storing and chaining manifests is `chain`'s job.
+//!
+//! `signature` is `null`, or an Ed25519 signature over the manifest's canonical bytes: the
+//! manifest as JSON with `signature` set to `null`, compact, object members sorted by key,
+//! minimal string escaping. [`crate::signing`] defines those bytes exactly and shows how to
+//! check a signature with other tools.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{EvidenceError, Result};
 use super::run::{Damage, InputInfo, InputKind, RunInfo};
 use super::schema::Table;
+use crate::signing::{canonical_json, SigningKey, ALGORITHM};
 
 /// The value of `format` this code writes and reads.
 pub const FORMAT: &str = "otwitness-evidence/1";
@@ -44,8 +50,19 @@ pub struct Manifest {
     pub row_counts: RowCounts,
     /// Files added by this manifest.
     pub files: Vec<FileEntry>,
-    /// Reserved for a signature over the manifest; always `null` for now.
-    pub signature: Option<serde_json::Value>,
+    /// The signature over the manifest's canonical bytes, when a key was configured.
+    pub signature: Option<ManifestSignature>,
+}
+
+/// `signature`: who signed the manifest and the signature itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestSignature {
+    /// Always `ed25519`.
+    pub algorithm: String,
+    /// The signer's 32-byte public key, lowercase hex.
+    pub public_key: String,
+    /// The 64-byte signature of the canonical bytes, lowercase hex.
+    pub value: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,6 +214,33 @@ impl Manifest {
         Ok(bytes)
     }
 
+    /// The bytes a signature of this manifest covers (see [`crate::signing`]): the same as
+    /// [`canonical_bytes`] of its JSON encoding.
+    pub fn signed_bytes(&self, path: &Path) -> Result<Vec<u8>> {
+        let unsigned = Manifest {
+            signature: None,
+            ..self.clone()
+        };
+        let value = serde_json::to_value(&unsigned).map_err(|error| EvidenceError::Manifest {
+            path: path.to_path_buf(),
+            error,
+        })?;
+        Ok(canonical_json(&value))
+    }
+
+    /// Signs the manifest as it stands with `key`, replacing any signature; set `sequence`
+    /// and `previous` first, since the signature covers them. `path` only names the file in
+    /// errors.
+    pub fn sign(&mut self, key: &SigningKey, path: &Path) -> Result<()> {
+        let message = self.signed_bytes(path)?;
+        self.signature = Some(ManifestSignature {
+            algorithm: ALGORITHM.to_owned(),
+            public_key: key.public_key().to_hex(),
+            value: hex::encode(key.sign(&message)),
+        });
+        Ok(())
+    }
+
     /// Decodes a manifest read from `path` and checks its `format`.
     pub fn from_json(path: &Path, bytes: &[u8]) -> Result<Manifest> {
         let manifest: Manifest =
@@ -216,6 +260,30 @@ impl Manifest {
         }
         Ok(manifest)
     }
+}
+
+/// The bytes a signature of the manifest file `bytes` covers: its JSON with `signature` set to
+/// `null`, canonically encoded (see [`crate::signing`]). Members this tool does not know are
+/// covered too. `path` only names the file in errors.
+///
+/// # Errors
+///
+/// [`EvidenceError::Manifest`] when `bytes` are not JSON, [`EvidenceError::ManifestContent`]
+/// when they are not a JSON object.
+pub fn canonical_bytes(path: &Path, bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|error| EvidenceError::Manifest {
+            path: path.to_path_buf(),
+            error,
+        })?;
+    let Some(object) = value.as_object_mut() else {
+        return Err(EvidenceError::ManifestContent {
+            path: path.to_path_buf(),
+            what: "not a JSON object".to_owned(),
+        });
+    };
+    object.insert("signature".to_owned(), serde_json::Value::Null);
+    Ok(canonical_json(&value))
 }
 
 #[cfg(test)]
@@ -283,6 +351,25 @@ mod tests {
         assert_eq!(value["files"][0]["table"], "alerts");
 
         assert_eq!(Manifest::from_json(Path::new("m"), &json)?, manifest);
+        Ok(())
+    }
+
+    #[test]
+    fn signature_covers_the_file_as_written() -> Result<()> {
+        let key = SigningKey::from_seed(&[7; 32]);
+        let path = Path::new("manifest.json");
+        let mut manifest = Manifest::new(&run(), Vec::new());
+        manifest.sign(&key, path)?;
+        let json = manifest.to_json(path)?;
+
+        let from_file = canonical_bytes(path, &json)?;
+        assert_eq!(from_file, manifest.signed_bytes(path)?);
+        let checked = manifest
+            .signature
+            .as_ref()
+            .map(|s| crate::signing::check(&s.algorithm, &s.public_key, &s.value, &from_file));
+        assert_eq!(checked, Some(Ok(key.public_key())));
+        assert_eq!(Manifest::from_json(path, &json)?, manifest);
         Ok(())
     }
 

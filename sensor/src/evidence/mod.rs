@@ -12,6 +12,11 @@
 //! rotation). [`verify`] checks a folder. Rows arrive fully formed from `analytics`; nothing here
 //! decides what a row says, and nothing here reads captures.
 //!
+//! Signing: [`write_evidence_signed`] (or [`EvidenceWriter::set_signing_key`] for a live
+//! capture) signs each manifest it commits with an Ed25519 key of [`crate::signing`];
+//! [`verify_with_key`] checks every manifest's signature, against a pinned public key when one
+//! is given.
+//!
 //! Modules: `schema` (columns), `columns` (rows to Arrow), `partition` (file names),
 //! `parquet` (one file), `writer` (one run), `manifest` (format), `chain` (manifest storage),
 //! `verify` + `report` (checking), `digest` and `durable` (hashing, crash-safe file steps).
@@ -31,8 +36,11 @@ mod verify;
 mod writer;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use analytics::evidence::Evidence;
+
+use crate::signing::SigningKey;
 
 pub use self::parquet::{
     writer_properties, TableWriter, BATCH_ROWS, ROW_GROUP_BYTES, ROW_GROUP_ROWS,
@@ -42,13 +50,17 @@ pub use columns::{Columns, RowContext, TableRow};
 pub use digest::{sha256_file, sha256_hex};
 pub use error::EvidenceError;
 pub use manifest::{
-    FileEntry, InputEntry, Manifest, PreviousManifest, RowCounts, TimeSpan, Tool, FORMAT,
+    canonical_bytes, FileEntry, InputEntry, Manifest, ManifestSignature, PreviousManifest,
+    RowCounts, TimeSpan, Tool, FORMAT,
 };
 pub use partition::{date_of, list_parquet};
-pub use report::{InputCheck, InputState, LinkFault, Problem, VerifyReport};
+pub use report::{
+    InputCheck, InputState, LinkFault, Problem, SignatureCheck, SignatureFault, SignatureState,
+    VerifyReport,
+};
 pub use run::{Damage, InputInfo, InputKind, RunInfo};
 pub use schema::Table;
-pub use verify::verify;
+pub use verify::{verify, verify_with_key};
 pub use writer::EvidenceWriter;
 
 /// Writes one run's evidence into `out` and commits its manifest; returns the manifest.
@@ -69,7 +81,23 @@ pub fn write_evidence(
     source_names: &[String],
     evidence: &Evidence,
 ) -> Result<Manifest, EvidenceError> {
+    write_evidence_signed(out, run, source_names, evidence, None)
+}
+
+/// [`write_evidence`], signing the manifest with `key` when one is given.
+///
+/// # Errors
+///
+/// As [`write_evidence`].
+pub fn write_evidence_signed(
+    out: &Path,
+    run: &RunInfo,
+    source_names: &[String],
+    evidence: &Evidence,
+    key: Option<Arc<SigningKey>>,
+) -> Result<Manifest, EvidenceError> {
     let mut writer = EvidenceWriter::create(out, &run.sensor, source_names)?;
+    writer.set_signing_key(key);
 
     let written = write_tables(&mut writer, evidence).and_then(|()| writer.fill_empty_tables(run));
     if let Err(error) = written {

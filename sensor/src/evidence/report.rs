@@ -3,8 +3,14 @@
 //! Each problem names the file (relative to the evidence folder) and what is wrong with it, and
 //! prints as one line, so the report can be read by a person or grepped by a script. Finding
 //! problems is `verify`'s job; this module only holds and prints them.
+//!
+//! Signatures are reported per manifest: a signature that does not hold, a manifest signed by
+//! another key than the pinned one, and an unsigned manifest that should have been signed are
+//! problems; the rest (valid signatures, and whether their key was pinned) are notes.
 
 use std::fmt;
+
+pub use crate::signing::SignatureFault;
 
 /// Everything `verify` found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -16,12 +22,25 @@ pub struct VerifyReport {
     pub problems: Vec<Problem>,
     /// One entry per distinct input (name and hash) named by the chain's manifests.
     pub inputs: Vec<InputCheck>,
+    /// One entry per manifest of the chain, newest first.
+    pub signatures: Vec<SignatureCheck>,
 }
 
 impl VerifyReport {
     /// Whether the evidence is exactly what its manifests describe.
     pub fn is_ok(&self) -> bool {
         self.problems.is_empty()
+    }
+
+    /// Whether a signature check is already printed as a problem.
+    fn is_problem(&self, check: &SignatureCheck) -> bool {
+        match check.state {
+            SignatureState::Valid { .. } | SignatureState::Covered { .. } => false,
+            SignatureState::Invalid | SignatureState::OtherKey { .. } => true,
+            SignatureState::Unsigned => self.problems.iter().any(
+                |p| matches!(p, Problem::Unsigned { manifest, .. } if *manifest == check.manifest),
+            ),
+        }
     }
 }
 
@@ -63,6 +82,22 @@ pub enum Problem {
         expected_sha256: String,
         found_sha256: String,
     },
+    /// A manifest's signature does not hold (most often: edited after signing).
+    SignatureInvalid {
+        manifest: String,
+        fault: SignatureFault,
+    },
+    /// A manifest is not signed, and no later signature covers it, although a public key was
+    /// given (`pinned`) or an earlier manifest of the chain is signed.
+    Unsigned { manifest: String, pinned: bool },
+    /// A manifest is validly signed, but by another key than the pinned one.
+    WrongKey {
+        manifest: String,
+        /// The pinned key (hex).
+        expected: String,
+        /// The key that signed the manifest (hex).
+        found: String,
+    },
 }
 
 /// How a chain link is broken.
@@ -78,6 +113,30 @@ pub enum LinkFault {
     Unreadable(String),
     /// This manifest has no predecessor although its sequence is not 1.
     NoPrevious { sequence: u64 },
+}
+
+/// What `verify` learnt about one manifest's signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignatureCheck {
+    /// The manifest, relative to the evidence folder.
+    pub manifest: String,
+    pub state: SignatureState,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignatureState {
+    /// The signature holds; `pinned` says whether its key is the one given to `verify` (if
+    /// not, it was only checked against the key the manifest itself names).
+    Valid { public_key: String, pinned: bool },
+    /// Not signed, but covered by the valid signature of the later manifest `by`, whose
+    /// `previous` link (and so on down the chain) fixes this manifest's bytes.
+    Covered { by: String },
+    /// Not signed, and no later signature covers it.
+    Unsigned,
+    /// The signature does not hold (also reported as [`Problem::SignatureInvalid`]).
+    Invalid,
+    /// Validly signed by another key than the pinned one (also [`Problem::WrongKey`]).
+    OtherKey { public_key: String },
 }
 
 /// What `verify` learnt about one input.
@@ -148,6 +207,56 @@ impl fmt::Display for Problem {
                 f,
                 "input altered: {name} (sha256 expected {expected_sha256}, found {found_sha256})"
             ),
+            Problem::SignatureInvalid { manifest, fault } => {
+                write!(f, "signature invalid: {manifest} ({fault})")
+            }
+            Problem::Unsigned { manifest, pinned } => {
+                let why = if *pinned {
+                    "a public key was given"
+                } else {
+                    "an earlier manifest of the chain is signed"
+                };
+                write!(f, "unsigned: {manifest} ({why})")
+            }
+            Problem::WrongKey {
+                manifest,
+                expected,
+                found,
+            } => write!(
+                f,
+                "wrong key: {manifest} (signed by {found}, expected {expected})"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for SignatureCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let manifest = &self.manifest;
+        match &self.state {
+            SignatureState::Valid {
+                public_key,
+                pinned: true,
+            } => write!(f, "signature ok: {manifest} (key {public_key}, pinned)"),
+            SignatureState::Valid {
+                public_key,
+                pinned: false,
+            } => write!(
+                f,
+                "signature ok: {manifest} (key {public_key}, not pinned: the key the manifest \
+                 names)"
+            ),
+            SignatureState::Covered { by } => {
+                write!(
+                    f,
+                    "not signed: {manifest} (covered by the signature of {by})"
+                )
+            }
+            SignatureState::Unsigned => write!(f, "not signed: {manifest}"),
+            SignatureState::Invalid => write!(f, "signature invalid: {manifest}"),
+            SignatureState::OtherKey { public_key } => {
+                write!(f, "wrong key: {manifest} (signed by {public_key})")
+            }
         }
     }
 }
@@ -189,6 +298,9 @@ impl fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for problem in &self.problems {
             writeln!(f, "{problem}")?;
+        }
+        for check in self.signatures.iter().filter(|c| !self.is_problem(c)) {
+            writeln!(f, "{check}")?;
         }
         for input in self
             .inputs
@@ -236,6 +348,10 @@ mod tests {
                 name: "a.pcap".to_owned(),
                 state: InputState::Absent,
             }],
+            signatures: vec![SignatureCheck {
+                manifest: "manifest.json".to_owned(),
+                state: SignatureState::Unsigned,
+            }],
         };
 
         assert!(!report.is_ok());
@@ -244,6 +360,7 @@ mod tests {
             "altered: writes/date=2026-12-03/part-00000.parquet (sha256 expected ab12, found \
              9f3e)\n\
              broken link: manifest.json -> manifests/manifest-000001.json (file missing)\n\
+             not signed: manifest.json\n\
              input not checked: a.pcap (absent)\n\
              FAILED: 1 manifests, 5 files checked, 2 problems\n"
         );

@@ -3,11 +3,20 @@
 //! Steps: read `manifest.json`, then follow `previous` links back to the first manifest,
 //! checking each link's SHA-256 and sequence; recompute the SHA-256 and size of every file the
 //! chain lists; list every `*.parquet` under the table folders that no manifest lists; and for
-//! each input capture still found at its recorded path, recompute its hash.
+//! each input capture still found at its recorded path, recompute its hash; and check every
+//! manifest's signature.
 //!
 //! Verification proves the files are what the manifests say. Without a signature it cannot prove
 //! the manifests themselves were not rewritten consistently; that is the signature's job. Input
 //! paths are resolved as recorded (relative ones from the current folder).
+//!
+//! Signatures, newest manifest first: a signature must hold over the manifest's canonical bytes
+//! (see [`crate::signing`]) for the key it names, and that key must be the pinned one when a
+//! public key is given. An unsigned manifest older than a valid signature is covered by it
+//! through the chain of `previous` hashes (the link checks above make that hold); an unsigned
+//! manifest newer than every valid signature is a problem when a key is pinned, or when some
+//! manifest of the chain is signed (a signature was dropped or never made). A folder nobody
+//! signed verifies without a pinned key, and its report says so for each manifest.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -17,26 +26,48 @@ use std::path::Path;
 use super::chain::MANIFEST;
 use super::digest::{sha256_file, sha256_hex};
 use super::error::{EvidenceError, Result};
-use super::manifest::Manifest;
+use super::manifest::{canonical_bytes, Manifest};
 use super::partition::list_parquet;
-use super::report::{InputCheck, InputState, LinkFault, Problem, VerifyReport};
+use super::report::{
+    InputCheck, InputState, LinkFault, Problem, SignatureCheck, SignatureFault, SignatureState,
+    VerifyReport,
+};
 use super::run::InputKind;
 use super::schema::Table;
+use crate::signing::{self, PublicKey};
 
-/// Checks the evidence folder `dir`.
+/// One manifest of the chain: where it is (relative to the folder), what it says, its bytes.
+struct Link {
+    rel: String,
+    manifest: Manifest,
+    bytes: Vec<u8>,
+}
+
+/// Checks the evidence folder `dir`; signed manifests are checked against the key they name.
+///
+/// # Errors
+///
+/// As [`verify_with_key`].
+pub fn verify(dir: &Path) -> Result<VerifyReport> {
+    verify_with_key(dir, None)
+}
+
+/// Checks the evidence folder `dir`, requiring every manifest not covered by a later signature
+/// to be signed by `pinned` when it is given.
 ///
 /// # Errors
 ///
 /// Only when `manifest.json` itself cannot be read or decoded, or a table folder cannot be
 /// listed: then nothing can be checked. Everything else found wrong is a [`Problem`] in the
 /// report.
-pub fn verify(dir: &Path) -> Result<VerifyReport> {
+pub fn verify_with_key(dir: &Path, pinned: Option<&PublicKey>) -> Result<VerifyReport> {
     let mut report = VerifyReport::default();
 
     let chain = read_chain(dir, &mut report)?;
     let listed = check_files(dir, &chain, &mut report);
     find_added(dir, &listed, &mut report)?;
     check_inputs(&chain, &mut report);
+    check_signatures(dir, &chain, pinned, &mut report);
 
     Ok(report)
 }
@@ -44,13 +75,22 @@ pub fn verify(dir: &Path) -> Result<VerifyReport> {
 /// Reads `manifest.json` and its predecessors, newest first, reporting broken links. Stops at a
 /// predecessor that cannot be read or decoded, and at any link that would not go back in
 /// sequence (so a forged loop cannot keep it going).
-fn read_chain(dir: &Path, report: &mut VerifyReport) -> Result<Vec<(String, Manifest)>> {
+fn read_chain(dir: &Path, report: &mut VerifyReport) -> Result<Vec<Link>> {
     let top_path = dir.join(MANIFEST);
     let bytes = fs::read(&top_path).map_err(|e| EvidenceError::io("read", &top_path, e))?;
     let top = Manifest::from_json(&top_path, &bytes)?;
-    let mut chain = vec![(MANIFEST.to_owned(), top)];
+    let mut chain = vec![Link {
+        rel: MANIFEST.to_owned(),
+        manifest: top,
+        bytes,
+    }];
 
-    while let Some((rel, current)) = chain.last() {
+    while let Some(Link {
+        rel,
+        manifest: current,
+        ..
+    }) = chain.last()
+    {
         let Some(link) = current.previous.clone() else {
             if current.sequence != 1 {
                 report.problems.push(broken(
@@ -114,13 +154,17 @@ fn read_chain(dir: &Path, report: &mut VerifyReport) -> Result<Vec<(String, Mani
             report.problems.push(broken(&rel, &link.path, fault));
         }
         let goes_back = previous.sequence < sequence;
-        chain.push((link.path, previous));
+        chain.push(Link {
+            rel: link.path,
+            manifest: previous,
+            bytes,
+        });
         if !goes_back {
             break;
         }
     }
 
-    report.manifests = chain.iter().map(|(rel, _)| rel.clone()).collect();
+    report.manifests = chain.iter().map(|link| link.rel.clone()).collect();
     Ok(chain)
 }
 
@@ -133,14 +177,10 @@ fn broken(manifest: &str, previous: &str, fault: LinkFault) -> Problem {
 }
 
 /// Checks every file the chain lists, oldest manifest first. Returns the listed paths.
-fn check_files(
-    dir: &Path,
-    chain: &[(String, Manifest)],
-    report: &mut VerifyReport,
-) -> BTreeSet<String> {
+fn check_files(dir: &Path, chain: &[Link], report: &mut VerifyReport) -> BTreeSet<String> {
     let mut listed = BTreeSet::new();
 
-    for (rel, manifest) in chain.iter().rev() {
+    for Link { rel, manifest, .. } in chain.iter().rev() {
         for entry in &manifest.files {
             if let Err(why) = check_table_path(&entry.path) {
                 report.problems.push(Problem::InvalidEntry {
@@ -194,10 +234,10 @@ fn find_added(dir: &Path, listed: &BTreeSet<String>, report: &mut VerifyReport) 
 }
 
 /// Rehashes each distinct recorded input that is still at its path.
-fn check_inputs(chain: &[(String, Manifest)], report: &mut VerifyReport) {
+fn check_inputs(chain: &[Link], report: &mut VerifyReport) {
     let mut seen: BTreeSet<(String, Option<String>)> = BTreeSet::new();
 
-    for (_, manifest) in chain.iter().rev() {
+    for Link { manifest, .. } in chain.iter().rev() {
         for input in &manifest.inputs {
             let key = (input.name.clone(), input.sha256.clone());
             if !seen.insert(key) {
@@ -215,6 +255,74 @@ fn check_inputs(chain: &[(String, Manifest)], report: &mut VerifyReport) {
                 state,
             });
         }
+    }
+}
+
+/// Checks each manifest's signature, newest first (see the module documentation).
+fn check_signatures(
+    dir: &Path,
+    chain: &[Link],
+    pinned: Option<&PublicKey>,
+    report: &mut VerifyReport,
+) {
+    let any_signed = chain.iter().any(|link| link.manifest.signature.is_some());
+    let mut covered_by: Option<&str> = None;
+
+    for link in chain {
+        let manifest = link.rel.clone();
+        let state = match &link.manifest.signature {
+            None => match covered_by {
+                Some(by) => SignatureState::Covered { by: by.to_owned() },
+                None => {
+                    if pinned.is_some() || any_signed {
+                        report.problems.push(Problem::Unsigned {
+                            manifest: manifest.clone(),
+                            pinned: pinned.is_some(),
+                        });
+                    }
+                    SignatureState::Unsigned
+                }
+            },
+            Some(signature) => {
+                let checked = canonical_bytes(&dir.join(&link.rel), &link.bytes)
+                    .map_err(|e| SignatureFault::Content(e.to_string()))
+                    .and_then(|message| {
+                        signing::check(
+                            &signature.algorithm,
+                            &signature.public_key,
+                            &signature.value,
+                            &message,
+                        )
+                    });
+                match (checked, pinned) {
+                    (Err(fault), _) => {
+                        report.problems.push(Problem::SignatureInvalid {
+                            manifest: manifest.clone(),
+                            fault,
+                        });
+                        SignatureState::Invalid
+                    }
+                    (Ok(key), Some(pin)) if key != *pin => {
+                        report.problems.push(Problem::WrongKey {
+                            manifest: manifest.clone(),
+                            expected: pin.to_hex(),
+                            found: key.to_hex(),
+                        });
+                        SignatureState::OtherKey {
+                            public_key: key.to_hex(),
+                        }
+                    }
+                    (Ok(key), pin) => {
+                        covered_by = Some(&link.rel);
+                        SignatureState::Valid {
+                            public_key: key.to_hex(),
+                            pinned: pin.is_some(),
+                        }
+                    }
+                }
+            }
+        };
+        report.signatures.push(SignatureCheck { manifest, state });
     }
 }
 

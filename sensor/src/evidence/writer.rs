@@ -5,7 +5,8 @@
 //! tables ([`EvidenceWriter::write_table`]); a live capture opens [`TableWriter`]s itself,
 //! feeds them batches, closes them when it rotates and records the entries with
 //! [`EvidenceWriter::add_file`]. [`EvidenceWriter::fill_empty_tables`] makes sure every table
-//! has at least one file in the folder, [`EvidenceWriter::commit`] commits the manifest, and
+//! has at least one file in the folder, [`EvidenceWriter::commit`] commits the manifest (signed
+//! when [`EvidenceWriter::set_signing_key`] gave the writer a key), and
 //! [`EvidenceWriter::abandon`] removes the files of a run that failed before its commit.
 
 use std::collections::BTreeSet;
@@ -25,6 +26,7 @@ use super::parquet::{writer_properties, TableWriter};
 use super::partition::{date_of, list_parquet, EPOCH};
 use super::run::RunInfo;
 use super::schema::Table;
+use crate::signing::SigningKey;
 
 /// Writes the files of one run into an evidence folder and commits their manifest.
 pub struct EvidenceWriter {
@@ -32,6 +34,7 @@ pub struct EvidenceWriter {
     ctx: Arc<RowContext>,
     props: WriterProperties,
     files: Vec<FileEntry>,
+    key: Option<Arc<SigningKey>>,
 }
 
 impl EvidenceWriter {
@@ -45,7 +48,13 @@ impl EvidenceWriter {
             ctx: Arc::new(RowContext::new(sensor, source_names)),
             props: writer_properties(),
             files: Vec::new(),
+            key: None,
         })
+    }
+
+    /// Signs the manifest [`EvidenceWriter::commit`] writes with `key` (`None`: unsigned).
+    pub fn set_signing_key(&mut self, key: Option<Arc<SigningKey>>) {
+        self.key = key;
     }
 
     /// The evidence folder.
@@ -102,9 +111,14 @@ impl EvidenceWriter {
         Ok(())
     }
 
-    /// Commits the manifest of this writer's files after the folder's current manifest.
+    /// Commits the manifest of this writer's files after the folder's current manifest, signed
+    /// when the writer has a key.
     pub fn commit(self, run: &RunInfo) -> Result<Manifest> {
-        commit(&self.out, Manifest::new(run, self.files))
+        commit(
+            &self.out,
+            Manifest::new(run, self.files),
+            self.key.as_deref(),
+        )
     }
 
     /// Removes the files this writer published, for a run that failed before its manifest was
