@@ -13,8 +13,8 @@ use analytics::delegation::Delegations;
 use analytics::engine::EngineConfig;
 use analytics::identity::IdentityMap;
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
-use sensor::evidence::{self, InputInfo, InputKind, RunInfo};
+use clap::{Args, Parser, Subcommand};
+use sensor::evidence::{self, RunInfo};
 use sensor::pipeline::{analyze, AnalyzeOptions, Progress};
 use sensor::signing::{self, PublicKey, SigningKey};
 use sensor::{site_key, summary};
@@ -33,40 +33,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Analyse capture files (pcap, pcapng) into an evidence folder.
-    Analyze {
-        /// Identity map (TOML) naming the principals behind credentials and addresses.
-        #[arg(long, value_name = "FILE")]
-        identities: Option<PathBuf>,
-        /// Delegations (TOML): scoped, time-limited grants.
-        #[arg(long, value_name = "FILE")]
-        delegations: Option<PathBuf>,
-        /// Evidence folder; created if missing, added to if it holds evidence already.
-        #[arg(long, value_name = "DIR", default_value = "evidence")]
-        out: PathBuf,
-        /// Worker threads (default: all cores).
-        #[arg(long, value_name = "N")]
-        threads: Option<usize>,
-        /// Key of the fingerprints of passwords seen on the wire (default:
-        /// ~/.config/otwitness/site-key, created on first use with mode 0600).
-        #[arg(long, value_name = "FILE")]
-        site_key: Option<PathBuf>,
-        /// Name of this sensor in the evidence (default: the host name).
-        #[arg(long, value_name = "ID")]
-        sensor_id: Option<String>,
-        /// Ed25519 key that signs the manifest (made by `otwitness keygen`; default:
-        /// ~/.config/otwitness/signing-key when it exists, else the manifest is not signed).
-        #[arg(long, value_name = "FILE")]
-        signing_key: Option<PathBuf>,
-        /// Most flows held at once, over all workers.
-        #[arg(long, value_name = "N", default_value_t = 1 << 20)]
-        max_flows: usize,
-        /// Do not show progress or the summary.
-        #[arg(long, short)]
-        quiet: bool,
-        /// Capture files, in any order (they are read in time order).
-        #[arg(required = true, value_name = "CAPTURE")]
-        captures: Vec<PathBuf>,
-    },
+    Analyze(AnalyzeArgs),
     /// Check an evidence folder against its manifests: hashes, chain, inputs, signatures.
     Verify {
         #[arg(value_name = "DIR")]
@@ -92,29 +59,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Analyze {
-            identities,
-            delegations,
-            out,
-            threads,
-            site_key,
-            sensor_id,
-            signing_key,
-            max_flows,
-            quiet,
-            captures,
-        } => run_analyze(AnalyzeArgs {
-            identities,
-            delegations,
-            out,
-            threads,
-            site_key,
-            sensor_id,
-            signing_key,
-            max_flows,
-            quiet,
-            captures,
-        }),
+        Command::Analyze(args) => run_analyze(args),
         Command::Verify { dir, public_key } => run_verify(&dir, public_key.as_deref()),
         Command::Keygen { out } => run_keygen(out),
     };
@@ -127,16 +72,39 @@ fn main() -> ExitCode {
     }
 }
 
+#[derive(Args)]
 struct AnalyzeArgs {
+    /// Identity map (TOML) naming the principals behind credentials and addresses.
+    #[arg(long, value_name = "FILE")]
     identities: Option<PathBuf>,
+    /// Delegations (TOML): scoped, time-limited grants.
+    #[arg(long, value_name = "FILE")]
     delegations: Option<PathBuf>,
+    /// Evidence folder; created if missing, added to if it holds evidence already.
+    #[arg(long, value_name = "DIR", default_value = "evidence")]
     out: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Key of the fingerprints of passwords seen on the wire (default:
+    /// ~/.config/otwitness/site-key, created on first use with mode 0600).
+    #[arg(long, value_name = "FILE")]
     site_key: Option<PathBuf>,
+    /// Name of this sensor in the evidence (default: the host name).
+    #[arg(long, value_name = "ID")]
     sensor_id: Option<String>,
+    /// Ed25519 key that signs the manifest (made by `otwitness keygen`; default:
+    /// ~/.config/otwitness/signing-key when it exists, else the manifest is not signed).
+    #[arg(long, value_name = "FILE")]
     signing_key: Option<PathBuf>,
+    /// Most flows held at once, over all workers.
+    #[arg(long, value_name = "N", default_value_t = 1 << 20)]
     max_flows: usize,
+    /// Do not show progress or the summary.
+    #[arg(long, short)]
     quiet: bool,
+    /// Capture files, in any order (they are read in time order).
+    #[arg(required = true, value_name = "CAPTURE")]
     captures: Vec<PathBuf>,
 }
 
@@ -188,10 +156,8 @@ fn run_analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         analyze(&options, &progress)
     });
 
-    for input in &outcome.inputs {
-        if let Some(error) = &input.error {
-            eprintln!("otwitness: {error}");
-        }
+    for input in &outcome.unreadable {
+        eprintln!("otwitness: {}", input.error);
     }
     if !outcome.read_anything() {
         bail!("nothing could be read from the given captures; no evidence written");
@@ -200,25 +166,7 @@ fn run_analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     let run = RunInfo {
         sensor: args.sensor_id.clone().unwrap_or_else(host_name),
         command_line: std::env::args().collect(),
-        inputs: outcome
-            .inputs
-            .iter()
-            .filter(|i| i.error.is_none())
-            .map(|i| InputInfo {
-                name: i.name.clone(),
-                kind: InputKind::File,
-                sha256: i.sha256.clone(),
-                bytes: i.bytes,
-                packets: i.packets,
-                first_ts_us: i.first_ts_us,
-                last_ts_us: i.last_ts_us,
-                damage: i.damage.as_ref().map(|d| evidence::Damage {
-                    offset: d.offset,
-                    frame: d.frame,
-                    what: d.what.clone(),
-                }),
-            })
-            .collect(),
+        inputs: outcome.inputs.clone(),
         packets: outcome.frames.frames,
         bytes: outcome.frames.bytes,
         kernel_drops: None,
@@ -289,6 +237,9 @@ fn counters_map(
     map.insert("frames_non_ip".into(), f.non_ip);
     map.insert("frames_undecodable".into(), f.undecodable);
     map.insert("frames_unsupported_link".into(), f.unsupported_link);
+    if let Some(peak) = outcome.peak_rss_bytes {
+        map.insert("peak_rss_bytes".into(), peak);
+    }
     map
 }
 

@@ -22,6 +22,7 @@ use dissectors::link::{decode, DecodeError};
 use sha2::{Digest, Sha256};
 
 use crate::capture::{CaptureFile, Damage};
+use crate::evidence::{self, InputInfo, InputKind};
 
 /// What to analyse and how.
 pub struct AnalyzeOptions {
@@ -33,20 +34,13 @@ pub struct AnalyzeOptions {
     pub delegations: Option<Arc<Delegations>>,
 }
 
-/// One input as it was read.
+/// An input that could not be read at all.
 #[derive(Clone, Debug)]
-pub struct InputReport {
+pub struct Unreadable {
     /// The path as given on the command line.
     pub name: String,
-    pub sha256: Option<String>,
-    pub bytes: u64,
-    pub packets: u64,
-    pub first_ts_us: Option<i64>,
-    pub last_ts_us: Option<i64>,
-    /// Where the file stopped being readable, if it did.
-    pub damage: Option<Damage>,
-    /// Why the file could not be read at all.
-    pub error: Option<String>,
+    /// Why, naming the file.
+    pub error: String,
 }
 
 /// Frames of no flow: why they were not analysed.
@@ -61,18 +55,20 @@ pub struct FrameCounts {
 
 /// Everything an offline run produced.
 pub struct AnalyzeOutcome {
-    pub inputs: Vec<InputReport>,
+    /// The inputs read, in the order they were analysed (capture time).
+    pub inputs: Vec<InputInfo>,
+    pub unreadable: Vec<Unreadable>,
     pub evidence: Evidence,
     pub counters: Counters,
     pub frames: FrameCounts,
+    /// The process's peak resident memory so far (Linux `VmHWM`), when the system tells.
+    pub peak_rss_bytes: Option<u64>,
 }
 
 impl AnalyzeOutcome {
     /// Whether anything at all could be read.
     pub fn read_anything(&self) -> bool {
-        self.inputs
-            .iter()
-            .any(|i| i.error.is_none() && i.packets > 0)
+        self.inputs.iter().any(|i| i.packets > 0)
     }
 }
 
@@ -86,21 +82,15 @@ pub struct Progress {
 
 /// Runs the analysis to completion.
 pub fn analyze(options: &AnalyzeOptions, progress: &Progress) -> AnalyzeOutcome {
-    let mut reports = Vec::new();
+    let mut unreadable = Vec::new();
     let mut files = Vec::new();
     for path in &options.inputs {
         let name = path.display().to_string();
         match CaptureFile::open(path) {
             Ok(file) => files.push((name, file)),
-            Err(error) => reports.push(InputReport {
+            Err(error) => unreadable.push(Unreadable {
                 name,
-                sha256: None,
-                bytes: 0,
-                packets: 0,
-                first_ts_us: None,
-                last_ts_us: None,
-                damage: None,
-                error: Some(error.to_string()),
+                error: error.to_string(),
             }),
         }
     }
@@ -142,6 +132,7 @@ pub fn analyze(options: &AnalyzeOptions, progress: &Progress) -> AnalyzeOutcome 
     let mut counters = Counters::default();
     let mut frames = FrameCounts::default();
     let mut per_input = Vec::new();
+    let mut inputs = Vec::with_capacity(files.len());
     for (shard, result) in results.into_iter().flatten().enumerate() {
         let mut result = result;
         evidence.append(&mut result.evidence);
@@ -170,15 +161,19 @@ pub fn analyze(options: &AnalyzeOptions, progress: &Progress) -> AnalyzeOutcome 
                 detail: format!("{name}: {damage}; nothing after it was analysed"),
             });
         }
-        reports.push(InputReport {
+        inputs.push(InputInfo {
             name: name.clone(),
+            kind: InputKind::File,
             sha256: hash,
             bytes: file.len(),
             packets: seen.packets,
             first_ts_us: seen.first_ts_us,
             last_ts_us: seen.last_ts_us,
-            damage: seen.damage,
-            error: None,
+            damage: seen.damage.map(|d| evidence::Damage {
+                offset: d.offset,
+                frame: d.frame,
+                what: d.what,
+            }),
         });
     }
     if let Some(delegations) = &options.delegations {
@@ -187,7 +182,9 @@ pub fn analyze(options: &AnalyzeOptions, progress: &Progress) -> AnalyzeOutcome 
     evidence.sort();
 
     AnalyzeOutcome {
-        inputs: reports,
+        peak_rss_bytes: peak_rss_bytes(),
+        inputs,
+        unreadable,
         evidence,
         counters,
         frames,
@@ -294,4 +291,12 @@ fn run_worker(
         frames,
         inputs,
     }
+}
+
+/// Peak resident set size of this process, from `/proc/self/status` (Linux only).
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }

@@ -21,17 +21,17 @@ pub fn render(outcome: &AnalyzeOutcome, out_dir: &str) -> String {
     let c = &outcome.counters;
 
     let _ = writeln!(s, "\nOT Witness — analysis summary");
+    for input in &outcome.unreadable {
+        let _ = writeln!(s, "  input   {}: NOT READ: {}", input.name, input.error);
+    }
     for input in &outcome.inputs {
-        match (&input.error, &input.damage) {
-            (Some(error), _) => {
-                let _ = writeln!(s, "  input   {}: NOT READ: {error}", input.name);
-            }
-            (None, damage) => {
-                let _ = writeln!(s, "  input   {}: {} frames", input.name, input.packets);
-                if let Some(d) = damage {
-                    let _ = writeln!(s, "          DAMAGED at {d}; read up to there");
-                }
-            }
+        let _ = writeln!(s, "  input   {}: {} frames", input.name, input.packets);
+        if let Some(d) = &input.damage {
+            let _ = writeln!(
+                s,
+                "          DAMAGED at frame {} (byte {}): {}; read up to there",
+                d.frame, d.offset, d.what
+            );
         }
     }
     let f = &outcome.frames;
@@ -65,6 +65,13 @@ pub fn render(outcome: &AnalyzeOutcome, out_dir: &str) -> String {
         "  reassembly gaps {} ({} bytes), malformed PDUs {}, flows evicted {}",
         c.gaps, c.gap_bytes, c.malformed_pdus, c.flows_evicted
     );
+    if let Some(peak) = outcome.peak_rss_bytes {
+        let _ = writeln!(
+            s,
+            "  peak memory {:.1} MiB",
+            peak as f64 / (1024.0 * 1024.0)
+        );
+    }
     let _ = writeln!(s, "\nEvidence written to {out_dir}");
     s
 }
