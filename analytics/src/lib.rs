@@ -17,5 +17,6 @@ pub mod identity;
 pub mod modbus;
 pub mod reassembly;
 pub mod recognize;
+pub mod s7;
 pub mod secrets;
 pub mod session;

@@ -39,7 +39,10 @@ pub enum Recognized {
 type Recogniser = fn(u16, &[u8], bool) -> Option<Hit>;
 
 /// The recognisers, asked in this order.
-const RECOGNISERS: &[Recogniser] = &[crate::modbus::recognize::recognize];
+const RECOGNISERS: &[Recogniser] = &[
+    crate::modbus::recognize::recognize,
+    crate::s7::recognize::recognize,
+];
 
 /// Examines the first bytes of one direction of a conversation whose server listens on
 /// `server_port`.
@@ -60,9 +63,8 @@ pub fn recognize(server_port: u16, data: &[u8], start_known: bool) -> Recognized
 pub fn new_session(protocol: Protocol) -> Box<dyn ProtocolSession> {
     match protocol {
         Protocol::Modbus => Box::<ModbusSession>::default(),
+        Protocol::S7comm | Protocol::S7commPlus => Box::<crate::s7::S7Session>::default(),
         // No session type yet for these; recognisers never claim them.
-        Protocol::S7comm | Protocol::S7commPlus | Protocol::Enip | Protocol::Opcua => {
-            Box::<ModbusSession>::default()
-        }
+        Protocol::Enip | Protocol::Opcua => Box::<ModbusSession>::default(),
     }
 }

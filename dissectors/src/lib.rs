@@ -13,3 +13,6 @@
 
 pub mod link;
 pub mod modbus;
+pub mod s7comm;
+pub mod s7plus;
+pub mod tpkt;
