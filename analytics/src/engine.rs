@@ -185,6 +185,10 @@ pub struct Engine {
 
 const SWEEP_INTERVAL_US: i64 = 10 * 1_000_000;
 
+/// UDP ports whose datagrams are analysed (EtherNet/IP ListIdentity and implicit I/O); other
+/// UDP is only counted.
+const UDP_PORTS: &[u16] = &[44818, 2222];
+
 impl Engine {
     pub fn new(config: EngineConfig, attributor: Attributor, source_names: Arc<[String]>) -> Self {
         Engine {
@@ -228,7 +232,16 @@ impl Engine {
                 self.counters.tcp_packets += 1;
                 self.tcp(at, packet, seg);
             }
-            Transport::Udp { .. } => self.counters.udp_packets += 1,
+            Transport::Udp {
+                src_port,
+                dst_port,
+                payload,
+            } => {
+                self.counters.udp_packets += 1;
+                if UDP_PORTS.contains(src_port) || UDP_PORTS.contains(dst_port) {
+                    self.udp(at, packet, (*src_port, *dst_port), payload);
+                }
+            }
             Transport::Fragment => self.counters.ip_fragments += 1,
             Transport::Other(_) => self.counters.other_ip_packets += 1,
         }
@@ -307,6 +320,89 @@ impl Engine {
         };
         if let Some(end) = end {
             self.close(&key, end);
+        }
+    }
+
+    /// A datagram of a UDP conversation on an EtherNet/IP port: ListIdentity over 44818,
+    /// implicit I/O over 2222. Each datagram goes whole to the flow's session; nothing is
+    /// reassembled, and the flow ends when it goes idle or the capture ends.
+    fn udp(&mut self, at: FrameRef, packet: &Packet<'_>, ports: (u16, u16), payload: &[u8]) {
+        let src = (packet.src_ip, ports.0);
+        let dst = (packet.dst_ip, ports.1);
+        let (key, src_is_lower) = FlowKey::new(src, dst, packet.vlan, 17);
+        if !self.flows.contains_key(&key) {
+            if payload.is_empty() {
+                return;
+            }
+            if self.flows.len() >= self.config.max_flows {
+                self.evict(at);
+            }
+            let src_is_client = !src_is_server_by_port(ports.0, ports.1);
+            let (client, server, client_mac, server_mac) = if src_is_client {
+                (src, dst, packet.src_mac, packet.dst_mac)
+            } else {
+                (dst, src, packet.dst_mac, packet.src_mac)
+            };
+            let endpoints = Endpoints {
+                client_ip: client.0,
+                client_port: client.1,
+                client_mac,
+                server_ip: server.0,
+                server_port: server.1,
+                server_mac,
+                vlan: packet.vlan,
+            };
+            let source = self
+                .source_names
+                .get(at.source as usize)
+                .map_or("", String::as_str);
+            let flow = Flow {
+                client_is_lower: src_is_client == src_is_lower,
+                meta: SessionMeta {
+                    id: SessionId::derive(source, at, &endpoints),
+                    protocol: Protocol::Enip,
+                    endpoints,
+                    first: at,
+                },
+                streams: [Stream::default(), Stream::default()],
+                app: App::Session(new_session(Protocol::Enip)),
+                stats: SessionStats::default(),
+                last: at,
+                fin: [false; 2],
+                roles_guessed: false,
+            };
+            self.flows.insert(key, flow);
+            self.counters.flows += 1;
+            self.counters.peak_flows = self.counters.peak_flows.max(self.flows.len() as u64);
+        }
+        let Some(flow) = self.flows.get_mut(&key) else {
+            return;
+        };
+        let dir = if src_is_lower == flow.client_is_lower {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
+        flow.last = at;
+        let Flow {
+            meta, app, stats, ..
+        } = flow;
+        let e = &mut meta.endpoints;
+        match dir {
+            Direction::ToServer => e.client_mac = e.client_mac.or(packet.src_mac),
+            Direction::ToClient => e.server_mac = e.server_mac.or(packet.src_mac),
+        }
+        let mut cx = SessionCx {
+            at,
+            meta,
+            stats,
+            out: &mut self.evidence,
+            attributor: &self.attributor,
+            site_key: self.config.site_key.as_deref(),
+        };
+        if let App::Session(session) = app {
+            // A datagram is whole: what the session does not use is dropped with it.
+            session.on_chunk(dir, Chunk::Data(payload), &mut cx);
         }
     }
 

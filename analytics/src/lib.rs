@@ -11,6 +11,7 @@
 pub mod attribution;
 pub mod delegation;
 pub mod engine;
+pub mod enip;
 pub mod evidence;
 pub mod flow;
 pub mod identity;

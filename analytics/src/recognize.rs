@@ -41,6 +41,7 @@ type Recogniser = fn(u16, &[u8], bool) -> Option<Hit>;
 /// The recognisers, asked in this order.
 const RECOGNISERS: &[Recogniser] = &[
     crate::modbus::recognize::recognize,
+    crate::enip::recognize::recognize,
     crate::s7::recognize::recognize,
 ];
 
@@ -63,8 +64,9 @@ pub fn recognize(server_port: u16, data: &[u8], start_known: bool) -> Recognized
 pub fn new_session(protocol: Protocol) -> Box<dyn ProtocolSession> {
     match protocol {
         Protocol::Modbus => Box::<ModbusSession>::default(),
+        Protocol::Enip => Box::<crate::enip::EnipSession>::default(),
         Protocol::S7comm | Protocol::S7commPlus => Box::<crate::s7::S7Session>::default(),
-        // No session type yet for these; recognisers never claim them.
-        Protocol::Enip | Protocol::Opcua => Box::<ModbusSession>::default(),
+        // No session type yet; recognisers never claim it.
+        Protocol::Opcua => Box::<ModbusSession>::default(),
     }
 }

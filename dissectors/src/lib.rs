@@ -11,6 +11,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cip;
+pub mod enip;
 pub mod link;
 pub mod modbus;
 pub mod s7comm;
