@@ -16,6 +16,7 @@ pub mod evidence;
 pub mod flow;
 pub mod identity;
 pub mod modbus;
+pub mod opcua;
 pub mod reassembly;
 pub mod recognize;
 pub mod s7;

@@ -43,6 +43,7 @@ const RECOGNISERS: &[Recogniser] = &[
     crate::modbus::recognize::recognize,
     crate::enip::recognize::recognize,
     crate::s7::recognize::recognize,
+    crate::opcua::recognize::recognize,
 ];
 
 /// Examines the first bytes of one direction of a conversation whose server listens on
@@ -66,7 +67,6 @@ pub fn new_session(protocol: Protocol) -> Box<dyn ProtocolSession> {
         Protocol::Modbus => Box::<ModbusSession>::default(),
         Protocol::Enip => Box::<crate::enip::EnipSession>::default(),
         Protocol::S7comm | Protocol::S7commPlus => Box::<crate::s7::S7Session>::default(),
-        // No session type yet; recognisers never claim it.
-        Protocol::Opcua => Box::<ModbusSession>::default(),
+        Protocol::Opcua => Box::<crate::opcua::OpcuaSession>::default(),
     }
 }

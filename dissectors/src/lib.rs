@@ -15,6 +15,7 @@ pub mod cip;
 pub mod enip;
 pub mod link;
 pub mod modbus;
+pub mod opcua;
 pub mod s7comm;
 pub mod s7plus;
 pub mod tpkt;
