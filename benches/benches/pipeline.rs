@@ -5,6 +5,8 @@
 //! `pipeline_frames/<capture>` (frames/s):
 //!
 //! - `raw_read`: `CaptureFile::packets()` over the already opened file, summing the lengths;
+//! - `raw_read_libpcap`: libpcap (through the `pcap` crate) reading the same files from
+//!   disk, summing the lengths: the reader OT Witness did not pick, for comparison;
 //! - `raw_read_decode`: the same, plus `dissectors::link::decode` on every frame;
 //! - `analyze_1_thread`, `analyze_2_threads`: `analyze` as `otwitness` runs it, from opening
 //!   and mapping the files to the sorted evidence, SHA-256 of every input included.
@@ -128,6 +130,20 @@ fn raw_read(files: &[CaptureFile]) -> u64 {
     bytes
 }
 
+/// Reads every packet of the files with libpcap, summing the captured lengths.
+fn raw_read_libpcap(paths: &[PathBuf]) -> u64 {
+    let mut bytes = 0;
+    for path in paths {
+        let Ok(mut capture) = pcap::Capture::from_file(path) else {
+            continue;
+        };
+        while let Ok(packet) = capture.next_packet() {
+            bytes += packet.data.len() as u64;
+        }
+    }
+    bytes
+}
+
 /// As [`raw_read`], and decodes the link, IP and transport headers of every frame.
 fn raw_read_decode(files: &[CaptureFile]) -> (u64, u64) {
     let (mut bytes, mut decoded) = (0, 0);
@@ -155,6 +171,10 @@ fn options(case: &Case, threads: usize) -> AnalyzeOptions {
 fn bench_case(group: &mut BenchmarkGroup<'_, WallTime>, case: &Case) {
     group.sample_size(SAMPLES).sampling_mode(SamplingMode::Flat);
     group.bench_function("raw_read", |b| b.iter(|| raw_read(black_box(&case.files))));
+    let paths = case.paths();
+    group.bench_function("raw_read_libpcap", |b| {
+        b.iter(|| raw_read_libpcap(black_box(&paths)))
+    });
     group.bench_function("raw_read_decode", |b| {
         b.iter(|| raw_read_decode(black_box(&case.files)))
     });
