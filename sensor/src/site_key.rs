@@ -9,6 +9,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use analytics::secrets::SiteKey;
 use anyhow::{bail, Context, Result};
@@ -23,9 +24,13 @@ pub fn default_path() -> PathBuf {
 }
 
 /// Reads the key at `path`, creating it first when it does not exist.
+///
+/// Several sensors started at once may all find the key missing: the key is written whole to a
+/// private temporary file and then linked into place, which succeeds for one of them only; the
+/// others read the key that won, so every process ends with the same key and none sees a
+/// half-written file.
 pub fn load_or_create(path: &Path) -> Result<SiteKey> {
-    if !path.exists() {
-        create(path)?;
+    if !path.exists() && create(path)? {
         log::info!("created a new site key at {}", path.display());
     }
     read(path)
@@ -43,27 +48,50 @@ fn read(path: &Path) -> Result<SiteKey> {
     }
 }
 
-fn create(path: &Path) -> Result<()> {
+/// Makes a new key at `path`; false when another process made one first.
+fn create(path: &Path) -> Result<bool> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
 
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+
     let mut bytes = [0u8; 32];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))
         .context("cannot read /dev/urandom to make a site key")?;
-    let mut file = std::fs::OpenOptions::new()
+
+    static ATTEMPT: AtomicU32 = AtomicU32::new(0);
+    let attempt = ATTEMPT.fetch_add(1, Ordering::Relaxed);
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("site-key");
+    let temp = dir.join(format!(".{name}.{}-{attempt}.new", std::process::id()));
+    let written = std::fs::OpenOptions::new()
         .write(true)
-        .create_new(true)
+        .create(true)
+        .truncate(true)
         .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot create site key {}", path.display()))?;
-    writeln!(file, "{}", hex::encode(bytes))
-        .and_then(|_| file.sync_all())
-        .with_context(|| format!("cannot write site key {}", path.display()))?;
-    Ok(())
+        .open(&temp)
+        .and_then(|mut file| {
+            writeln!(file, "{}", hex::encode(bytes))?;
+            file.sync_all()
+        });
+    if let Err(error) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(error).with_context(|| format!("cannot write site key {}", temp.display()));
+    }
+
+    let linked = std::fs::hard_link(&temp, path);
+    let _ = std::fs::remove_file(&temp);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(error) => {
+            Err(error).with_context(|| format!("cannot create site key {}", path.display()))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -89,5 +117,26 @@ mod tests {
         std::fs::write(&other, "not hex").unwrap();
         let err = load_or_create(&other).unwrap_err().to_string();
         assert!(err.contains("64 hex digits"), "{err}");
+    }
+
+    #[test]
+    fn processes_racing_to_make_the_key_all_end_with_the_same_one() {
+        let dir = std::env::temp_dir().join(format!("otw-key-race-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("site-key");
+
+        let prints: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| load_or_create(&path).map(|k| k.fingerprint(b"pw"))))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap().unwrap())
+                .collect()
+        });
+
+        assert!(prints.windows(2).all(|w| w[0] == w[1]), "one key for all");
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(left.len(), 1, "no temporary file is left behind");
     }
 }
