@@ -105,11 +105,7 @@ pub fn elements(data_type: u16, data: &[u8], numbers: &mut Vec<f64>) -> String {
 
 /// Lowercase hex, at most [`MAX_BYTES`] bytes then `…+N`.
 pub fn hex(data: &[u8]) -> String {
-    let mut text: String = data
-        .iter()
-        .take(MAX_BYTES)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let mut text = hex::encode(&data[..data.len().min(MAX_BYTES)]);
     if data.len() > MAX_BYTES {
         text.push_str(&format!("…+{}", data.len() - MAX_BYTES));
     }
@@ -118,7 +114,8 @@ pub fn hex(data: &[u8]) -> String {
 
 /// A little-endian mask as one hex number (`0x00ff`).
 pub fn mask(bytes: &[u8]) -> String {
-    let digits: String = bytes.iter().rev().map(|b| format!("{b:02x}")).collect();
+    let reversed: Vec<u8> = bytes.iter().rev().copied().collect();
+    let digits = hex::encode(reversed);
     format!("0x{digits}")
 }
 

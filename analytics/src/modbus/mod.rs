@@ -377,7 +377,7 @@ fn malformed_write(function: u8, unit: u8, pdu: &[u8], cx: &mut SessionCx<'_>) -
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// FC 43/14 objects describe the server: vendor, product, revision, names.

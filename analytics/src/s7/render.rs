@@ -119,7 +119,7 @@ pub fn item_value(transport_size: u8, data: &[u8]) -> (String, Vec<f64>) {
 /// Lowercase hex of at most [`MAX_VALUE_BYTES`] bytes, then `…+N` for the bytes left out.
 pub fn hex_cut(data: &[u8]) -> String {
     let shown = &data[..data.len().min(MAX_VALUE_BYTES)];
-    let mut text: String = shown.iter().map(|b| format!("{b:02x}")).collect();
+    let mut text = hex::encode(shown);
     if data.len() > shown.len() {
         text.push_str(&format!("…+{}", data.len() - shown.len()));
     }

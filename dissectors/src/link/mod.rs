@@ -13,6 +13,8 @@
 
 use std::net::IpAddr;
 
+mod fast;
+
 use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, LinkSlice, TransportSlice};
 
 /// pcap/pcapng link-layer header types (LINKTYPE_* values) that [`decode`] understands.
@@ -131,6 +133,25 @@ const NULL_LEN: usize = 4;
 /// [`DecodeError`] when the frame is too short for its link header, carries no IP (ARP, LLDP,
 /// PROFINET …), or the IP header itself is unreadable.
 pub fn decode(link: LinkType, frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
+    if link == LinkType::Ethernet {
+        if let Some(packet) = fast::ethernet(frame) {
+            return Ok(packet);
+        }
+    }
+    decode_general(link, frame)
+}
+
+/// The fast path of [`decode`] alone, for Ethernet frames: `None` where it declines. Public so
+/// that tests can count what it takes.
+#[doc(hidden)]
+pub fn decode_fast(frame: &[u8]) -> Option<Packet<'_>> {
+    fast::ethernet(frame)
+}
+
+/// [`decode`] without its fast path: every frame through etherparse. Public so that tests can
+/// show, frame by frame over real captures, that the fast path changes nothing.
+#[doc(hidden)]
+pub fn decode_general(link: LinkType, frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
     let sliced = match link {
         LinkType::Ethernet => {
             LaxSlicedPacket::from_ethernet(frame).map_err(|_| DecodeError::Truncated {
@@ -326,6 +347,55 @@ mod tests {
                 if let Transport::Tcp(tcp) = packet.transport {
                     assert!(tcp.payload.len() < 3);
                 }
+            }
+        }
+    }
+
+    /// Frames of every shape the fast path takes or refuses, each cut at every length: the
+    /// fast path and the general one must agree on all of them.
+    #[test]
+    fn the_fast_path_agrees_with_the_general_one() {
+        let ip = &VLAN_TCP[18..];
+        let untagged: Vec<u8> = [&VLAN_TCP[..12], &[0x08, 0x00], ip].concat();
+        let mut fragment = untagged.clone();
+        fragment[14 + 6] = 0x20; // more fragments
+        let mut options = untagged.clone();
+        options[14] = 0x46; // IHL 6: four option bytes, taken from the TCP header
+        let mut padded = untagged.clone();
+        padded.extend_from_slice(&[0; 6]); // Ethernet trailer beyond the IP total length
+        let mut udp = untagged.clone();
+        udp[14 + 9] = 17;
+        udp[34 + 4..34 + 6].copy_from_slice(&23u16.to_be_bytes()); // 8 + 15 payload bytes
+        let mut udp_long = udp.clone();
+        udp_long[34 + 4..34 + 6].copy_from_slice(&40u16.to_be_bytes());
+        let mut ipv6: Vec<u8> = [&VLAN_TCP[..12], &[0x86, 0xdd]].concat();
+        ipv6.extend_from_slice(&[0x60, 0, 0, 0, 0, 23, 6, 64]); // payload 23, next header TCP
+        ipv6.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        ipv6.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        ipv6.extend_from_slice(&VLAN_TCP[38..]);
+        let mut qinq = VLAN_TCP[..12].to_vec();
+        qinq.extend_from_slice(&[0x88, 0xa8, 0x00, 0x0a]);
+        qinq.extend_from_slice(&VLAN_TCP[12..]);
+
+        let frames = [
+            VLAN_TCP.to_vec(),
+            untagged,
+            fragment,
+            options,
+            padded,
+            udp,
+            udp_long,
+            ipv6,
+            qinq,
+        ];
+        for (n, frame) in frames.iter().enumerate() {
+            for cut in 0..=frame.len() {
+                let part = &frame[..cut];
+                assert_eq!(
+                    decode(LinkType::Ethernet, part),
+                    decode_general(LinkType::Ethernet, part),
+                    "frame {n} cut to {cut} bytes"
+                );
             }
         }
     }
