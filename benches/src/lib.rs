@@ -9,6 +9,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod synth;
+
 /// Wraps `pdu` (function code and data) in an MBAP header: a Modbus/TCP ADU.
 ///
 /// # Panics
