@@ -142,6 +142,7 @@ fn check_credentials(name: &str, evidence: &Evidence) {
         assert_eq!(row.id, want["sha256"].as_str().unwrap(), "{name} {port}");
         assert_eq!(row.subject, text(&want["subject"]), "{name} {port}");
         assert_eq!(row.issuer, text(&want["issuer"]), "{name} {port}");
+        assert_eq!(row.role, text(&want["role"]), "{name} {port}: Modbus role");
         assert_eq!(row.protocol, Protocol::Modbus);
         assert_eq!(
             row.client_ip.map(|ip| ip.to_string()),

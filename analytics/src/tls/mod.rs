@@ -401,8 +401,8 @@ impl TlsSession {
             weak_policy: weak,
             plaintext: false,
             secret_fingerprint: None,
+            role,
         });
-        let _ = role;
 
         let now = cx.at.ts_us;
         let expired = info.not_after_us.is_some_and(|t| t < now);
