@@ -443,3 +443,6 @@ fn next_record(data: &[u8]) -> Option<usize> {
             }
     })
 }
+
+#[cfg(test)]
+mod tests;
