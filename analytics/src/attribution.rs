@@ -52,4 +52,20 @@ impl Attributor {
         write.delegation_status = DelegationStatus::NoPolicy;
         write.approved_by = None;
     }
+
+    /// As [`Attributor::attribute`], and a write whose credential names nobody is still
+    /// attributed when one of `aliases` does: the other names (SHA-1 thumbprint, subject) of
+    /// the certificate in `client_certificate`, which the identity map may list instead of its
+    /// SHA-256 thumbprint.
+    pub fn attribute_with_aliases(&self, write: &mut WriteRow, aliases: &[&str]) {
+        self.attribute(write);
+        if write.attribution != Attribution::CredentialOnly {
+            return;
+        }
+        let map = self.identities.as_deref();
+        if let Some(p) = aliases.iter().find_map(|a| map?.by_certificate(a)) {
+            write.identity = Some(p.id.clone());
+            write.attribution = Attribution::Attributed;
+        }
+    }
 }

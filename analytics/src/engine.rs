@@ -24,7 +24,7 @@ use crate::evidence::{
 };
 use crate::flow::{src_is_server_by_port, Direction, FlowKey, SERVER_PORTS};
 use crate::reassembly::{Chunk, Limits, Stream};
-use crate::recognize::{new_session, recognize, Recognized};
+use crate::recognize::{new_session, recognize, session_for, Recognized};
 use crate::secrets::SiteKey;
 use crate::session::{ProtocolSession, SessionCx, SessionMeta, SessionStats};
 
@@ -594,7 +594,7 @@ fn recognise(
                 swap_roles(flow);
                 dir = dir.reverse();
             }
-            let mut session = new_session(hit.protocol);
+            let mut session = session_for(&hit);
             for d in [Direction::ToServer, Direction::ToClient] {
                 if !flow.streams[d.index()].start_known() {
                     session.resync(d);

@@ -326,6 +326,8 @@ pub struct CredentialRow {
     pub plaintext: bool,
     /// Keyed HMAC-SHA-256 fingerprint of a secret (never the secret, never an unkeyed hash).
     pub secret_fingerprint: Option<String>,
+    /// The role a certificate grants, when it says (Modbus/TCP Security role extension).
+    pub role: Option<String>,
 }
 
 /// Rows gathered by one worker; merged and sorted before they are written.

@@ -22,3 +22,4 @@ pub mod recognize;
 pub mod s7;
 pub mod secrets;
 pub mod session;
+pub mod tls;

@@ -22,6 +22,9 @@ pub struct Hit {
     /// Whether the bytes' sender is the client, when the content says so (used when the
     /// roles were guessed from ports alone).
     pub sender_is_client: Option<bool>,
+    /// The protocol is carried inside TLS (Modbus/TCP Security, CIP Security): its session
+    /// reads TLS records and hands what is readable to the protocol's session.
+    pub tls: bool,
 }
 
 /// What the first bytes of a conversation say.
@@ -38,8 +41,10 @@ pub enum Recognized {
 /// `data` begins at the stream's first byte (else a PDU boundary is searched for).
 type Recogniser = fn(u16, &[u8], bool) -> Option<Hit>;
 
-/// The recognisers, asked in this order.
+/// The recognisers, asked in this order. TLS comes first: it claims only TLS records on the
+/// TLS ports, which no other recogniser would read correctly.
 const RECOGNISERS: &[Recogniser] = &[
+    crate::tls::recognize::recognize,
     crate::modbus::recognize::recognize,
     crate::enip::recognize::recognize,
     crate::s7::recognize::recognize,
@@ -58,6 +63,15 @@ pub fn recognize(server_port: u16, data: &[u8], start_known: bool) -> Recognized
         Recognized::Never
     } else {
         Recognized::NotYet
+    }
+}
+
+/// A new session for what `hit` recognised: the protocol's own, or inside a TLS session.
+pub fn session_for(hit: &Hit) -> Box<dyn ProtocolSession> {
+    if hit.tls {
+        Box::new(crate::tls::TlsSession::new(hit.protocol))
+    } else {
+        new_session(hit.protocol)
     }
 }
 

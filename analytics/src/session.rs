@@ -9,8 +9,9 @@
 
 use crate::attribution::Attributor;
 use crate::evidence::{
-    AlertKind, AlertRow, Attribution, Category, DelegationStatus, Endpoints, Evidence, FrameRef,
-    Outcome, Protocol, SessionEnd, SessionId, SessionRow, Severity, WriteRow,
+    AlertKind, AlertRow, Attribution, Category, Credential, CredentialKind, DelegationStatus,
+    Endpoints, Evidence, FrameRef, Outcome, Protocol, SessionEnd, SessionId, SessionRow, Severity,
+    WriteRow,
 };
 use crate::flow::Direction;
 use crate::reassembly::{Chunk, StreamStats};
@@ -57,11 +58,23 @@ pub struct SessionStats {
     pub security_policy: Option<String>,
     pub security_mode: Option<String>,
     pub opaque: bool,
+    /// The client certificate of the TLS connection under this session, once seen: every
+    /// write of the session carries it (see [`SessionCx::emit_write`]).
+    pub tls_client_cert: Option<TransportCertificate>,
     /// Alerts raised so far, by kind, for the per-session cap.
     alerts_raised: Vec<(AlertKind, u32)>,
     /// Frame of the last write numbered, and the next item number within it.
     item_frame: FrameRef,
     next_item: u32,
+}
+
+/// The names of a TLS client certificate that attribution may use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransportCertificate {
+    /// SHA-256 of the DER, lowercase hex: the credential id and `client_certificate`.
+    pub sha256: String,
+    pub sha1: String,
+    pub subject: Option<String>,
 }
 
 /// The context a protocol parser works in for one frame.
@@ -117,9 +130,26 @@ impl SessionCx<'_> {
         }
     }
 
-    /// Attributes `write` and adds it to the evidence.
+    /// Attributes `write` and adds it to the evidence. A write over a TLS connection whose
+    /// client certificate was seen carries it as `client_certificate`, and as its credential
+    /// when the protocol inside gave none; the certificate's SHA-1 thumbprint and subject are
+    /// names attribution tries too.
     pub fn emit_write(&mut self, mut write: WriteRow) {
-        self.attributor.attribute(&mut write);
+        match &self.stats.tls_client_cert {
+            Some(cert) => {
+                write
+                    .client_certificate
+                    .get_or_insert_with(|| cert.sha256.clone());
+                write.credential.get_or_insert_with(|| Credential {
+                    kind: CredentialKind::TlsClientCert,
+                    id: cert.sha256.clone(),
+                });
+                let mut aliases = vec![cert.sha1.as_str()];
+                aliases.extend(cert.subject.as_deref());
+                self.attributor.attribute_with_aliases(&mut write, &aliases);
+            }
+            None => self.attributor.attribute(&mut write),
+        }
         self.stats.writes += 1;
         if write.attribution == Attribution::Unattributed {
             self.stats.unattributed_writes += 1;

@@ -18,4 +18,5 @@ pub mod modbus;
 pub mod opcua;
 pub mod s7comm;
 pub mod s7plus;
+pub mod tls;
 pub mod tpkt;

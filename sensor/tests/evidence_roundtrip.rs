@@ -267,6 +267,7 @@ fn expected_credential(row: &CredentialRow, sensor: &str) -> Row {
             "secret_fingerprint",
             opt_text(row.secret_fingerprint.as_deref()),
         ),
+        ("role", opt_text(row.role.as_deref())),
     ])
 }
 

@@ -642,6 +642,7 @@ impl EnipSession {
             weak_policy: false,
             plaintext: false,
             secret_fingerprint: None,
+            role: None,
         });
     }
 

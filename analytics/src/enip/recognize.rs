@@ -43,6 +43,7 @@ fn hit(data: &[u8], offset: usize) -> Hit {
         protocol: Protocol::Enip,
         offset,
         sender_is_client: sender_is_client(data.get(offset..).unwrap_or(&[])),
+        tls: false,
     }
 }
 

@@ -49,6 +49,7 @@ fn hit(data: &[u8], offset: usize) -> Hit {
         protocol: Protocol::Modbus,
         offset,
         sender_is_client: sender_is_client(&data[offset..]),
+        tls: false,
     }
 }
 

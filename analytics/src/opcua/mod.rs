@@ -1124,6 +1124,7 @@ fn credential_row(
         weak_policy,
         plaintext,
         secret_fingerprint,
+        role: None,
     });
 }
 

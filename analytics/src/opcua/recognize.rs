@@ -96,6 +96,7 @@ fn hit(data: &[u8], offset: usize) -> Hit {
         protocol: Protocol::Opcua,
         offset,
         sender_is_client: sender_is_client(&data[offset..]),
+        tls: false,
     }
 }
 

@@ -640,6 +640,7 @@ impl S7Session {
             weak_policy: false,
             plaintext: true,
             secret_fingerprint: fingerprint,
+            role: None,
         });
         let listed = format!("{}:{id}", CredentialKind::S7Password);
         if !cx.stats.credentials.contains(&listed) {

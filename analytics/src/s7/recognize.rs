@@ -65,6 +65,7 @@ fn walk(data: &[u8], on_port: bool, offset: usize) -> Option<Hit> {
                     protocol,
                     offset,
                     sender_is_client: first_kind.or(sender_is_client),
+                    tls: false,
                 });
             }
             _ => return None,

@@ -230,6 +230,7 @@ fn credentials_schema() -> SchemaRef {
         flag("weak_policy"),
         flag("plaintext"),
         text_or_null("secret_fingerprint"),
+        text_or_null("role"),
     ]))
 }
 

@@ -257,6 +257,7 @@ pub fn sample_evidence() -> Evidence {
                 weak_policy: false,
                 plaintext: false,
                 secret_fingerprint: None,
+                role: Some("operator".to_owned()),
             },
             CredentialRow {
                 at: at(1, 50, DAY_B + 1),
@@ -272,6 +273,7 @@ pub fn sample_evidence() -> Evidence {
                 weak_policy: true,
                 plaintext: true,
                 secret_fingerprint: Some("hmac-sha256:1f2e3d".to_owned()),
+                role: None,
             },
         ],
     }

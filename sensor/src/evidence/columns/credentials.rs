@@ -39,6 +39,7 @@ pub struct CredentialColumns {
     weak_policy: BooleanBuilder,
     plaintext: BooleanBuilder,
     secret_fingerprint: StringBuilder,
+    role: StringBuilder,
 }
 
 impl Columns<CredentialRow> for CredentialColumns {
@@ -58,6 +59,7 @@ impl Columns<CredentialRow> for CredentialColumns {
             weak_policy: BooleanBuilder::with_capacity(rows),
             plaintext: BooleanBuilder::with_capacity(rows),
             secret_fingerprint: texts(rows),
+            role: texts(rows),
         }
     }
 
@@ -80,6 +82,7 @@ impl Columns<CredentialRow> for CredentialColumns {
         self.plaintext.append_value(row.plaintext);
         self.secret_fingerprint
             .append_option(row.secret_fingerprint.as_deref());
+        self.role.append_option(row.role.as_deref());
 
         self.rows += 1;
         Ok(())
@@ -105,6 +108,7 @@ impl Columns<CredentialRow> for CredentialColumns {
         columns.push(Arc::new(self.weak_policy.finish()));
         columns.push(Arc::new(self.plaintext.finish()));
         columns.push(finish_text(&mut self.secret_fingerprint));
+        columns.push(finish_text(&mut self.role));
 
         self.rows = 0;
         batch(Table::Credentials, columns)
