@@ -51,93 +51,14 @@ fn enip_basic_reproduces_its_ground_truth() {
     let dir = scenario("enip-basic");
     let truth = truth(&dir);
     let evidence = analyse(&dir);
-    let expected: Vec<&Value> = truth["writes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|w| w["readable"].as_bool() == Some(true) && w["protocol"] == "enip")
-        .collect();
+    let expected = support::truth::readable_writes(&truth, "enip");
     let ours: Vec<&WriteRow> = evidence
         .writes
         .iter()
         .filter(|w| w.protocol == Protocol::Enip)
         .collect();
-    let frames = |v: &[&WriteRow]| v.iter().map(|w| w.at.frame).collect::<Vec<_>>();
-    let truth_frames: Vec<u64> = expected
-        .iter()
-        .map(|w| w["frame"].as_u64().unwrap())
-        .collect();
-    assert_eq!(frames(&ours), truth_frames, "frames of the writes");
     assert_eq!(ours.len(), 16);
-
-    for (got, want) in ours.iter().zip(&expected) {
-        let at = format!("enip-basic frame {}", got.at.frame);
-        assert_eq!(
-            u64::from(got.function_code),
-            want["function_code"].as_u64().unwrap(),
-            "{at}"
-        );
-        assert_eq!(got.category.as_str(), want["category"], "{at}");
-        assert_eq!(got.operation, want["operation"], "{at}");
-        assert_eq!(got.target, want["target"].as_str().unwrap(), "{at}");
-        assert_eq!(got.value, text(&want["value"]), "{at}");
-        assert_eq!(
-            got.outcome.text(),
-            want["outcome"].as_str().unwrap(),
-            "{at}"
-        );
-        assert_eq!(got.at.ts_us, ts_us(&want["ts"]), "{at}");
-        assert_eq!(
-            got.endpoints.client_ip.to_string(),
-            want["client_ip"],
-            "{at}"
-        );
-        assert_eq!(
-            u64::from(got.endpoints.client_port),
-            want["client_port"],
-            "{at}"
-        );
-        assert_eq!(
-            got.endpoints.server_ip.to_string(),
-            want["server_ip"],
-            "{at}"
-        );
-        assert_eq!(
-            got.credential.as_ref().map(|c| c.kind.as_str().to_owned()),
-            text(&want["credential_kind"]),
-            "{at}"
-        );
-        assert_eq!(
-            got.credential.as_ref().map(|c| c.id.clone()),
-            text(&want["credential_id"]),
-            "{at}"
-        );
-        assert_eq!(got.device_id, text(&want["device_id"]), "{at}");
-        assert_eq!(
-            got.identity,
-            text(&want["principal"]),
-            "{at}: {}",
-            want["why"]
-        );
-        assert_eq!(
-            got.attribution.as_str(),
-            want["attribution"],
-            "{at}: {}",
-            want["why"]
-        );
-        assert_eq!(
-            got.delegation,
-            text(&want["delegation"]),
-            "{at}: {}",
-            want["why"]
-        );
-        assert_eq!(
-            got.delegation_status.as_str(),
-            want["delegation_status"],
-            "{at}: {}",
-            want["why"]
-        );
-    }
+    support::truth::assert_writes("enip-basic", &ours, &expected);
 
     // One credentials row per Forward Open, at its frame, with its originator.
     let ours: Vec<(u64, String)> = evidence
@@ -154,12 +75,4 @@ fn enip_basic_reproduces_its_ground_truth() {
         .map(|c| (c["frame"].as_u64().unwrap(), text(&c["id"]).unwrap()))
         .collect();
     assert_eq!(ours, theirs, "cip_originator credentials");
-}
-
-/// `2026-12-03T19:18:16.872537Z` → µs since the epoch.
-fn ts_us(v: &Value) -> i64 {
-    let s = v.as_str().expect("ts");
-    chrono::DateTime::parse_from_rfc3339(s)
-        .expect("RFC 3339")
-        .timestamp_micros()
 }

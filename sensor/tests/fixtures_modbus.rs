@@ -44,10 +44,6 @@ fn analyse(dir: &Path) -> Vec<WriteRow> {
     outcome.evidence.writes
 }
 
-fn text(v: &Value) -> Option<String> {
-    v.as_str().map(str::to_owned)
-}
-
 /// Compares every field the truth fixes, write by write, in frame order.
 fn check_readable_writes(name: &str) -> usize {
     let dir = scenario(name);
@@ -64,62 +60,7 @@ fn check_readable_writes(name: &str) -> usize {
         .iter()
         .filter(|w| w.protocol == Protocol::Modbus)
         .collect();
-    let frames = |v: &[&WriteRow]| v.iter().map(|w| w.at.frame).collect::<Vec<_>>();
-    let truth_frames: Vec<u64> = expected
-        .iter()
-        .map(|w| w["frame"].as_u64().unwrap())
-        .collect();
-    assert_eq!(frames(&ours), truth_frames, "{name}: frames of the writes");
-
-    for (got, want) in ours.iter().zip(&expected) {
-        let at = format!("{name} frame {}", got.at.frame);
-        assert_eq!(
-            u64::from(got.function_code),
-            want["function_code"].as_u64().unwrap(),
-            "{at}"
-        );
-        assert_eq!(got.category.as_str(), want["category"], "{at}");
-        assert_eq!(got.operation, want["operation"], "{at}");
-        assert_eq!(got.target, want["target"].as_str().unwrap(), "{at}");
-        assert_eq!(got.value, text(&want["value"]), "{at}");
-        assert_eq!(
-            got.outcome.text(),
-            want["outcome"].as_str().unwrap(),
-            "{at}"
-        );
-        assert_eq!(
-            got.endpoints.client_ip.to_string(),
-            want["client_ip"],
-            "{at}"
-        );
-        assert_eq!(
-            u64::from(got.endpoints.client_port),
-            want["client_port"],
-            "{at}"
-        );
-        assert_eq!(
-            got.endpoints.server_ip.to_string(),
-            want["server_ip"],
-            "{at}"
-        );
-        assert_eq!(
-            got.identity,
-            text(&want["principal"]),
-            "{at}: {}",
-            want["why"]
-        );
-        assert_eq!(
-            got.attribution.as_str(),
-            want["attribution"],
-            "{at}: {}",
-            want["why"]
-        );
-        assert_eq!(
-            got.credential.as_ref().map(|c| c.kind.as_str().to_owned()),
-            text(&want["credential_kind"]),
-            "{at}"
-        );
-    }
+    support::truth::assert_writes(name, &ours, &expected);
     ours.len()
 }
 

@@ -53,10 +53,6 @@ fn analyse(dir: &Path) -> Evidence {
     analyze(&options, &Progress::default()).evidence
 }
 
-fn text(v: &Value) -> Option<String> {
-    v.as_str().map(str::to_owned)
-}
-
 /// Compares every field the truth fixes, write by write, in frame order.
 fn check_readable_writes(name: &str, evidence: &Evidence) -> usize {
     let truth = truth(&scenario(name));
@@ -71,84 +67,7 @@ fn check_readable_writes(name: &str, evidence: &Evidence) -> usize {
         .iter()
         .filter(|w| w.protocol == Protocol::Opcua)
         .collect();
-    let frames = |v: &[&WriteRow]| v.iter().map(|w| w.at.frame).collect::<Vec<_>>();
-    let truth_frames: Vec<u64> = expected
-        .iter()
-        .map(|w| w["frame"].as_u64().unwrap())
-        .collect();
-    assert_eq!(frames(&ours), truth_frames, "{name}: frames of the writes");
-
-    for (got, want) in ours.iter().zip(&expected) {
-        let at = format!("{name} frame {} {}", got.at.frame, got.target);
-        assert_eq!(
-            u64::from(got.function_code),
-            want["function_code"].as_u64().unwrap(),
-            "{at}"
-        );
-        assert_eq!(got.category.as_str(), want["category"], "{at}");
-        assert_eq!(got.operation, want["operation"], "{at}");
-        assert_eq!(got.target, want["target"].as_str().unwrap(), "{at}");
-        assert_eq!(got.value, text(&want["value"]), "{at}");
-        assert_eq!(
-            got.outcome.text(),
-            want["outcome"].as_str().unwrap(),
-            "{at}"
-        );
-        assert_eq!(
-            got.endpoints.client_ip.to_string(),
-            want["client_ip"],
-            "{at}"
-        );
-        assert_eq!(
-            u64::from(got.endpoints.client_port),
-            want["client_port"],
-            "{at}"
-        );
-        assert_eq!(
-            got.endpoints.server_ip.to_string(),
-            want["server_ip"],
-            "{at}"
-        );
-        assert_eq!(
-            got.credential.as_ref().map(|c| c.kind.as_str().to_owned()),
-            text(&want["credential_kind"]),
-            "{at}"
-        );
-        assert_eq!(
-            got.credential.as_ref().map(|c| c.id.clone()),
-            text(&want["credential_id"]),
-            "{at}"
-        );
-        assert_eq!(
-            got.client_certificate,
-            text(&want["client_certificate"]),
-            "{at}"
-        );
-        assert_eq!(
-            got.identity,
-            text(&want["principal"]),
-            "{at}: {}",
-            want["why"]
-        );
-        assert_eq!(
-            got.attribution.as_str(),
-            want["attribution"],
-            "{at}: {}",
-            want["why"]
-        );
-        assert_eq!(
-            got.delegation,
-            text(&want["delegation"]),
-            "{at}: {}",
-            want["why"]
-        );
-        assert_eq!(
-            got.delegation_status.as_str(),
-            want["delegation_status"],
-            "{at}: {}",
-            want["why"]
-        );
-    }
+    support::truth::assert_writes(name, &ours, &expected);
     ours.len()
 }
 

@@ -45,10 +45,6 @@ fn analyse(dir: &Path) -> Evidence {
     outcome.evidence
 }
 
-fn text(v: &Value) -> Option<String> {
-    v.as_str().map(str::to_owned)
-}
-
 #[test]
 fn s7comm_basic_reproduces_its_ground_truth() {
     let dir = scenario("s7comm-basic");
@@ -65,74 +61,18 @@ fn s7comm_basic_reproduces_its_ground_truth() {
         .iter()
         .filter(|w| w.protocol == Protocol::S7comm)
         .collect();
-    let frames = |v: &[&WriteRow]| v.iter().map(|w| w.at.frame).collect::<Vec<_>>();
-    let truth_frames: Vec<u64> = expected
-        .iter()
-        .map(|w| w["frame"].as_u64().unwrap())
-        .collect();
-    assert_eq!(frames(&ours), truth_frames, "frames of the writes");
     assert_eq!(ours.len(), 23);
-
-    for (got, want) in ours.iter().zip(&expected) {
-        let at = format!("frame {} item {}", got.at.frame, got.item);
-        assert_eq!(u64::from(got.function_code), want["function_code"], "{at}");
-        assert_eq!(got.category.as_str(), want["category"], "{at}");
-        assert_eq!(got.operation, want["operation"], "{at}");
-        assert_eq!(got.target, want["target"].as_str().unwrap(), "{at}");
-        assert_eq!(got.value, text(&want["value"]), "{at}");
-        assert_eq!(
-            got.outcome.text(),
-            want["outcome"].as_str().unwrap(),
-            "{at}"
-        );
-        assert_eq!(
-            got.endpoints.client_ip.to_string(),
-            want["client_ip"],
-            "{at}"
-        );
-        assert_eq!(
-            u64::from(got.endpoints.client_port),
-            want["client_port"],
-            "{at}"
-        );
-        assert_eq!(
-            got.endpoints.server_ip.to_string(),
-            want["server_ip"],
-            "{at}"
-        );
-        assert_eq!(
-            got.identity,
-            text(&want["principal"]),
-            "{at}: {}",
-            want["why"]
-        );
-        assert_eq!(
-            got.attribution.as_str(),
-            want["attribution"],
-            "{at}: {}",
-            want["why"]
-        );
-        assert_eq!(
-            got.credential.as_ref().map(|c| c.kind.as_str().to_owned()),
-            text(&want["credential_kind"]),
-            "{at}"
-        );
-        assert_eq!(
-            got.delegation,
-            text(&want["delegation"]),
-            "{at}: {}",
-            want["why"]
-        );
-        assert_eq!(
-            got.delegation_status.as_str(),
-            want["delegation_status"],
-            "{at}: {}",
-            want["why"]
-        );
+    support::truth::assert_writes("s7comm-basic", &ours, &expected);
+    for got in &ours {
         // The truth leaves credential_id null (it is the sensor's keyed fingerprint); this
         // run has no site key, so the row says that no fingerprint was made.
         if let Some(c) = &got.credential {
-            assert_eq!(c.id, analytics::s7::NO_SITE_KEY_ID, "{at}");
+            assert_eq!(
+                c.id,
+                analytics::s7::NO_SITE_KEY_ID,
+                "frame {}",
+                got.at.frame
+            );
         }
     }
 }

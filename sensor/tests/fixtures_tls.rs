@@ -5,13 +5,15 @@
 //! ECDHE-RSA-AES128-GCM the certificates but no write, four opaque sessions; under TLS 1.3
 //! not even the certificates. The key log beside each capture never reaches the evidence.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use analytics::attribution::Attributor;
 use analytics::delegation::Delegations;
 use analytics::engine::EngineConfig;
-use analytics::evidence::{AlertKind, Attribution, CredentialKind, Evidence, Protocol};
+use analytics::evidence::{AlertKind, Attribution, CredentialKind, Evidence, Protocol, WriteRow};
 use analytics::identity::IdentityMap;
 use sensor::pipeline::{analyze, AnalyzeOptions, Progress};
 use serde_json::Value;
@@ -55,10 +57,6 @@ fn analyse(name: &str) -> Evidence {
 
 fn text(v: &Value) -> Option<String> {
     v.as_str().map(str::to_owned)
-}
-
-fn mac(m: Option<[u8; 6]>) -> Option<String> {
-    m.as_ref().map(analytics::evidence::mac_text)
 }
 
 /// The Modbus sessions on 802: exactly one per client connection of the truth.
@@ -171,67 +169,10 @@ fn tls12_null_cipher_writes_reproduce_their_ground_truth() {
     );
     check_credentials(name, &evidence);
 
-    let expected = truth["writes"].as_array().unwrap();
+    let expected: Vec<&Value> = truth["writes"].as_array().unwrap().iter().collect();
     assert!(expected.iter().all(|w| w["readable"] == true));
-    let frames: Vec<u64> = evidence.writes.iter().map(|w| w.at.frame).collect();
-    let truth_frames: Vec<u64> = expected
-        .iter()
-        .map(|w| w["frame"].as_u64().unwrap())
-        .collect();
-    assert_eq!(frames, truth_frames, "frames of the writes");
-
-    for (got, want) in evidence.writes.iter().zip(expected) {
-        let at = format!("frame {} {}: {}", got.at.frame, got.target, want["why"]);
-        let ts = chrono::DateTime::from_timestamp_micros(got.at.ts_us).unwrap();
-        let ts = ts.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
-        assert_eq!(ts, want["ts"].as_str().unwrap(), "{at}");
-        assert_eq!(got.protocol.as_str(), want["protocol"], "{at}");
-        assert_eq!(
-            u64::from(got.function_code),
-            want["function_code"].as_u64().unwrap(),
-            "{at}"
-        );
-        assert_eq!(got.category.as_str(), want["category"], "{at}");
-        assert_eq!(got.operation, want["operation"], "{at}");
-        assert_eq!(got.target, want["target"].as_str().unwrap(), "{at}");
-        assert_eq!(got.value, text(&want["value"]), "{at}");
-        assert_eq!(
-            got.outcome.text(),
-            want["outcome"].as_str().unwrap(),
-            "{at}"
-        );
-        let e = &got.endpoints;
-        assert_eq!(e.client_ip.to_string(), want["client_ip"], "{at}");
-        assert_eq!(u64::from(e.client_port), want["client_port"], "{at}");
-        assert_eq!(mac(e.client_mac), text(&want["client_mac"]), "{at}");
-        assert_eq!(e.server_ip.to_string(), want["server_ip"], "{at}");
-        assert_eq!(u64::from(e.server_port), want["server_port"], "{at}");
-        assert_eq!(mac(e.server_mac), text(&want["server_mac"]), "{at}");
-        assert_eq!(
-            got.credential.as_ref().map(|c| c.kind.as_str().to_owned()),
-            text(&want["credential_kind"]),
-            "{at}"
-        );
-        assert_eq!(
-            got.credential.as_ref().map(|c| c.id.clone()),
-            text(&want["credential_id"]),
-            "{at}"
-        );
-        assert_eq!(
-            got.client_certificate,
-            text(&want["client_certificate"]),
-            "{at}"
-        );
-        assert_eq!(got.device_id, text(&want["device_id"]), "{at}");
-        assert_eq!(got.identity, text(&want["principal"]), "{at}");
-        assert_eq!(got.attribution.as_str(), want["attribution"], "{at}");
-        assert_eq!(got.delegation, text(&want["delegation"]), "{at}");
-        assert_eq!(
-            got.delegation_status.as_str(),
-            want["delegation_status"],
-            "{at}"
-        );
-    }
+    let ours: Vec<&WriteRow> = evidence.writes.iter().collect();
+    support::truth::assert_writes(name, &ours, &expected);
 }
 
 #[test]
