@@ -432,3 +432,21 @@ fn report_of_the_shared_captures_in_chromium() {
     assert_eq!(chart_total(&found, "chart-principal"), writes);
     assert_eq!(chart_total(&found, "chart-attribution"), writes);
 }
+
+#[test]
+fn a_folder_without_evidence_is_one_clear_line() {
+    let scratch = Scratch::new("report-empty");
+    let page = scratch.join("report.html");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_otwitness"))
+        .env("XDG_CONFIG_HOME", scratch.join("config"))
+        .args(["report", path_str(&scratch.path), "--out", path_str(&page)])
+        .output()
+        .expect("otwitness runs");
+
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("holds no evidence"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(!page.exists(), "no page for a folder without evidence");
+}
