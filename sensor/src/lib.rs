@@ -5,6 +5,7 @@
 pub mod capture;
 pub mod evidence;
 pub mod pipeline;
+pub mod report;
 pub mod signing;
 pub mod site_key;
 pub mod summary;

@@ -43,6 +43,17 @@ enum Command {
         #[arg(long, value_name = "FILE|HEX")]
         public_key: Option<String>,
     },
+    /// Write one self-contained HTML page of an evidence folder, for auditors.
+    Report {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Where to write the page.
+        #[arg(long, value_name = "FILE", default_value = "report.html")]
+        out: PathBuf,
+        /// Rows listed per table on the page (the rest are counted, not shown).
+        #[arg(long, value_name = "N", default_value_t = 1000)]
+        rows: usize,
+    },
     /// Make a new Ed25519 key pair that signs manifests: FILE (secret, mode 0600) and
     /// FILE.pub (the public key, in hex). Never overwrites a key.
     Keygen {
@@ -62,6 +73,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => run_analyze(args),
         Command::Verify { dir, public_key } => run_verify(&dir, public_key.as_deref()),
         Command::Keygen { out } => run_keygen(out),
+        Command::Report { dir, out, rows } => run_report(&dir, &out, rows),
     };
     match result {
         Ok(code) => code,
@@ -252,6 +264,27 @@ fn run_verify(dir: &Path, public_key: Option<&str>) -> Result<ExitCode> {
     } else {
         Ok(ExitCode::FAILURE)
     }
+}
+
+fn run_report(dir: &Path, out: &Path, rows: usize) -> Result<ExitCode> {
+    let mut options = sensor::report::Options::default();
+    options.limits.rows = rows.max(1);
+    let report = sensor::report::write(dir, out, &options)?;
+
+    let verdict = match &report.scope.verify {
+        Ok(v) if v.is_ok() => "evidence verified".to_owned(),
+        Ok(v) => format!("verify FAILED with {} problems", v.problems.len()),
+        Err(error) => format!("verify could not run: {error}"),
+    };
+    println!(
+        "report: {} ({} writes, {} needing attention, {} alerts; {})",
+        out.display(),
+        report.facts.writes.total,
+        report.facts.writes.flagged_total,
+        report.facts.alerts.total,
+        verdict
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn host_name() -> String {
