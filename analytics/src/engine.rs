@@ -6,6 +6,9 @@
 //! that worker's [`Engine::process`]. Time is the capture's: idle timeouts and sweeps follow
 //! packet timestamps, never the wall clock, so a replay gives the same evidence as the live run.
 //!
+//! About one packet in [`crate::latency::SAMPLE_EVERY`] is timed by stage (reassembly,
+//! dissect, attribute) into the engine's [`Latency`]; see [`crate::latency`].
+//!
 //! Bounds: at most `max_flows` flows per engine (when full, the least recently active eighth is
 //! closed as `evicted`, counted and alerted once); per-direction reassembly buffers per
 //! [`Limits`]; per-session pending requests per protocol. When a bound is hit the evidence
@@ -23,6 +26,7 @@ use crate::evidence::{
     AlertKind, AlertRow, Endpoints, Evidence, FrameRef, Protocol, SessionEnd, SessionId, Severity,
 };
 use crate::flow::{src_is_server_by_port, Direction, FlowKey, SERVER_PORTS};
+use crate::latency::{elapsed_ns, Latency, PacketClock, Sampler, Stage};
 use crate::reassembly::{Chunk, Limits, Stream};
 use crate::recognize::{new_session, recognize, session_for, Recognized};
 use crate::secrets::SiteKey;
@@ -183,6 +187,8 @@ pub struct Engine {
     now_us: i64,
     next_sweep_us: i64,
     table_full_reported: bool,
+    latency: Latency,
+    sampler: Sampler,
 }
 
 const SWEEP_INTERVAL_US: i64 = 10 * 1_000_000;
@@ -203,11 +209,40 @@ impl Engine {
             now_us: i64::MIN,
             next_sweep_us: i64::MIN,
             table_full_reported: false,
+            latency: Latency::default(),
+            sampler: Sampler::default(),
         }
     }
 
     pub fn counters(&self) -> &Counters {
         &self.counters
+    }
+
+    /// Per-stage latency samples so far; the caller adds its own stages (decode, write).
+    pub fn latency(&self) -> &Latency {
+        &self.latency
+    }
+
+    pub fn latency_mut(&mut self) -> &mut Latency {
+        &mut self.latency
+    }
+
+    /// Records a sampled packet's stages: the engine's time less the parser's is reassembly
+    /// (flow lookup, reassembly, closing flows the packet ends), the parser's time less
+    /// attribution is dissect.
+    fn record_packet(&mut self, start: std::time::Instant, clock: &PacketClock) {
+        let total = elapsed_ns(start);
+        let latency = &mut self.latency;
+        latency.record(Stage::Reassembly, total.saturating_sub(clock.dissect_ns));
+        if clock.dissected {
+            latency.record(
+                Stage::Dissect,
+                clock.dissect_ns.saturating_sub(clock.attribute_ns),
+            );
+        }
+        if clock.attributed {
+            latency.record(Stage::Attribute, clock.attribute_ns);
+        }
     }
 
     /// Rows produced so far; the engine keeps going with empty tables.
@@ -229,10 +264,18 @@ impl Engine {
             self.next_sweep_us = self.now_us.saturating_add(SWEEP_INTERVAL_US);
         }
 
+        let sampled = self.sampler.sample();
+        let mut clock = PacketClock::default();
         match &packet.transport {
             Transport::Tcp(seg) => {
                 self.counters.tcp_packets += 1;
-                self.tcp(at, packet, seg);
+                if sampled {
+                    let start = std::time::Instant::now();
+                    self.tcp(at, packet, seg, Some(&mut clock));
+                    self.record_packet(start, &clock);
+                } else {
+                    self.tcp(at, packet, seg, None);
+                }
             }
             Transport::Udp {
                 src_port,
@@ -241,7 +284,14 @@ impl Engine {
             } => {
                 self.counters.udp_packets += 1;
                 if UDP_PORTS.contains(src_port) || UDP_PORTS.contains(dst_port) {
-                    self.udp(at, packet, (*src_port, *dst_port), payload);
+                    let ports = (*src_port, *dst_port);
+                    if sampled {
+                        let start = std::time::Instant::now();
+                        self.udp(at, packet, ports, payload, Some(&mut clock));
+                        self.record_packet(start, &clock);
+                    } else {
+                        self.udp(at, packet, ports, payload, None);
+                    }
                 }
             }
             Transport::Fragment => self.counters.ip_fragments += 1,
@@ -260,7 +310,13 @@ impl Engine {
         }
     }
 
-    fn tcp(&mut self, at: FrameRef, packet: &Packet<'_>, seg: &TcpSegment<'_>) {
+    fn tcp(
+        &mut self,
+        at: FrameRef,
+        packet: &Packet<'_>,
+        seg: &TcpSegment<'_>,
+        clock: Option<&mut PacketClock>,
+    ) {
         let src = (packet.src_ip, seg.src_port);
         let dst = (packet.dst_ip, seg.dst_port);
         let (key, src_is_lower) = FlowKey::new(src, dst, packet.vlan, 6);
@@ -312,16 +368,13 @@ impl Engine {
                 Direction::ToServer => e.client_mac = e.client_mac.or(packet.src_mac),
                 Direction::ToClient => e.server_mac = e.server_mac.or(packet.src_mac),
             }
-            segment(
-                flow,
-                dir,
-                at,
-                seg,
-                &self.config,
-                &mut self.evidence,
-                &self.attributor,
-                &mut self.counters,
-            )
+            let out = Out {
+                evidence: &mut self.evidence,
+                attributor: &self.attributor,
+                counters: &mut self.counters,
+                clock,
+            };
+            segment(flow, dir, at, seg, &self.config, out)
         };
         if let Some(end) = end {
             self.close(&key, end);
@@ -331,7 +384,14 @@ impl Engine {
     /// A datagram of a UDP conversation on an EtherNet/IP port: ListIdentity over 44818,
     /// implicit I/O over 2222. Each datagram goes whole to the flow's session; nothing is
     /// reassembled, and the flow ends when it goes idle or the capture ends.
-    fn udp(&mut self, at: FrameRef, packet: &Packet<'_>, ports: (u16, u16), payload: &[u8]) {
+    fn udp(
+        &mut self,
+        at: FrameRef,
+        packet: &Packet<'_>,
+        ports: (u16, u16),
+        payload: &[u8],
+        clock: Option<&mut PacketClock>,
+    ) {
         let src = (packet.src_ip, ports.0);
         let dst = (packet.dst_ip, ports.1);
         let (key, src_is_lower) = FlowKey::new(src, dst, packet.vlan, 17);
@@ -404,10 +464,11 @@ impl Engine {
             out: &mut self.evidence,
             attributor: &self.attributor,
             site_key: self.config.site_key.as_deref(),
+            clock,
         };
         if let App::Session(session) = app {
             // A datagram is whole: what the session does not use is dropped with it.
-            session.on_chunk(dir, Chunk::Data(payload), &mut cx);
+            dissect(session, dir, Chunk::Data(payload), &mut cx);
         }
     }
 
@@ -540,6 +601,7 @@ impl Engine {
             out: &mut self.evidence,
             attributor: &self.attributor,
             site_key: self.config.site_key.as_deref(),
+            clock: None,
         };
         if let App::Session(session) = app {
             for dir in [Direction::ToServer, Direction::ToClient] {
@@ -651,18 +713,42 @@ fn describe(e: &Endpoints) -> String {
     )
 }
 
+/// Where a segment's results go: rows, counts and, for a sampled packet, its stage times.
+struct Out<'a> {
+    evidence: &'a mut Evidence,
+    attributor: &'a Attributor,
+    counters: &'a mut Counters,
+    clock: Option<&'a mut PacketClock>,
+}
+
+/// Hands a chunk to the session, timing it when the packet is sampled.
+fn dissect(
+    session: &mut Box<dyn ProtocolSession>,
+    dir: Direction,
+    chunk: Chunk<'_>,
+    cx: &mut SessionCx<'_>,
+) -> usize {
+    if cx.clock.is_none() {
+        return session.on_chunk(dir, chunk, cx);
+    }
+    let start = std::time::Instant::now();
+    let used = session.on_chunk(dir, chunk, cx);
+    if let Some(clock) = cx.clock.as_deref_mut() {
+        clock.dissect_ns += elapsed_ns(start);
+        clock.dissected = true;
+    }
+    used
+}
+
 /// Runs one segment through the flow's reassembly and parser; returns how the flow ends, if
 /// this segment ends it.
-#[allow(clippy::too_many_arguments)]
 fn segment(
     flow: &mut Flow,
     mut dir: Direction,
     at: FrameRef,
     seg: &TcpSegment<'_>,
     config: &EngineConfig,
-    out: &mut Evidence,
-    attributor: &Attributor,
-    counters: &mut Counters,
+    out: Out<'_>,
 ) -> Option<SessionEnd> {
     let limits = &config.limits;
     if seg.flags.syn {
@@ -671,7 +757,7 @@ fn segment(
 
     let mut recognised_now = false;
     if !seg.payload.is_empty() && matches!(flow.app, App::Undecided) {
-        dir = recognise(flow, dir, seg, limits, counters);
+        dir = recognise(flow, dir, seg, limits, out.counters);
         recognised_now = !matches!(flow.app, App::Undecided | App::Unknown);
     }
 
@@ -686,25 +772,26 @@ fn segment(
         at,
         meta,
         stats,
-        out,
-        attributor,
+        out: out.evidence,
+        attributor: out.attributor,
         site_key: config.site_key.as_deref(),
+        clock: out.clock,
     };
     match app {
         App::Session(session) if recognised_now => {
             // This segment is already in its stream, held back with what came before.
             for d in [Direction::ToServer, Direction::ToClient] {
-                streams[d.index()].replay(limits, &mut |c| session.on_chunk(d, c, &mut cx));
+                streams[d.index()].replay(limits, &mut |c| dissect(session, d, c, &mut cx));
             }
         }
         App::Session(session) => {
             let peer = dir.reverse();
             if seg.flags.ack {
                 streams[peer.index()]
-                    .peer_ack(seg.ack, limits, &mut |c| session.on_chunk(peer, c, &mut cx));
+                    .peer_ack(seg.ack, limits, &mut |c| dissect(session, peer, c, &mut cx));
             }
             streams[dir.index()].segment(seg.seq, seg.payload, limits, &mut |c| {
-                session.on_chunk(dir, c, &mut cx)
+                dissect(session, dir, c, &mut cx)
             });
         }
         App::Undecided | App::Unknown | App::Closed => {}

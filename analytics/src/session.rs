@@ -14,6 +14,7 @@ use crate::evidence::{
     WriteRow,
 };
 use crate::flow::Direction;
+use crate::latency::{elapsed_ns, PacketClock};
 use crate::reassembly::{Chunk, StreamStats};
 use crate::secrets::SiteKey;
 
@@ -132,6 +133,9 @@ pub struct SessionCx<'a> {
     /// Keys fingerprints of secrets seen in this session; `None` when the run has no site
     /// key, and then no fingerprint is made at all (an unkeyed hash would leak the secret).
     pub site_key: Option<&'a SiteKey>,
+    /// Present when this frame is one the engine times (see [`crate::latency`]): attribution
+    /// adds its time here.
+    pub clock: Option<&'a mut PacketClock>,
 }
 
 impl SessionCx<'_> {
@@ -180,6 +184,7 @@ impl SessionCx<'_> {
     /// when the protocol inside gave none; the certificate's SHA-1 thumbprint and subject are
     /// names attribution tries too.
     pub fn emit_write(&mut self, mut write: WriteRow) {
+        let start = self.clock.is_some().then(std::time::Instant::now);
         match &self.stats.tls_client_cert {
             Some(cert) => {
                 write
@@ -194,6 +199,10 @@ impl SessionCx<'_> {
                 self.attributor.attribute_with_aliases(&mut write, &aliases);
             }
             None => self.attributor.attribute(&mut write),
+        }
+        if let (Some(start), Some(clock)) = (start, self.clock.as_deref_mut()) {
+            clock.attribute_ns += elapsed_ns(start);
+            clock.attributed = true;
         }
         self.stats.writes += 1;
         if write.attribution == Attribution::Unattributed {

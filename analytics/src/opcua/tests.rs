@@ -56,6 +56,7 @@ impl Harness {
             out: &mut self.out,
             attributor: &attributor,
             site_key: None,
+            clock: None,
         };
         self.session.on_chunk(dir, Chunk::Data(data), &mut cx)
     }
