@@ -341,20 +341,31 @@ pub struct Evidence {
 }
 
 impl Evidence {
-    /// Moves every row of `other` into `self`.
+    /// Moves every row of `other` into `self`. An empty table takes the other's as it is,
+    /// without copying (the first worker's tables can be hundreds of megabytes).
     pub fn append(&mut self, other: &mut Evidence) {
-        self.writes.append(&mut other.writes);
-        self.sessions.append(&mut other.sessions);
-        self.assets.append(&mut other.assets);
-        self.alerts.append(&mut other.alerts);
-        self.credentials.append(&mut other.credentials);
+        fn move_rows<R>(to: &mut Vec<R>, from: &mut Vec<R>) {
+            if to.is_empty() {
+                std::mem::swap(to, from);
+            } else {
+                to.append(from);
+            }
+        }
+        move_rows(&mut self.writes, &mut other.writes);
+        move_rows(&mut self.sessions, &mut other.sessions);
+        move_rows(&mut self.assets, &mut other.assets);
+        move_rows(&mut self.alerts, &mut other.alerts);
+        move_rows(&mut self.credentials, &mut other.credentials);
     }
 
     /// Puts every table in evidence order (source, frame, item), which does not depend on how
     /// many workers produced the rows, and merges asset rows describing the same device.
     pub fn sort(&mut self) {
         sort_rows_by_key(&mut self.writes, |w| (w.at, w.item));
-        self.sessions.sort_by_key(|s| (s.first, s.session_id));
+        // In place, without the scratch buffer of a stable sort: the key is unique (a frame
+        // starts at most one session), so the order is the same.
+        self.sessions
+            .sort_unstable_by_key(|s| (s.first, s.session_id));
         self.alerts.sort_by(|a, b| {
             (a.at, a.kind, &a.detail, a.session_id).cmp(&(b.at, b.kind, &b.detail, b.session_id))
         });

@@ -15,6 +15,7 @@ pub mod enip;
 pub mod evidence;
 pub mod flow;
 pub mod identity;
+pub mod latency;
 pub mod modbus;
 pub mod opcua;
 pub mod reassembly;

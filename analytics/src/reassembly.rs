@@ -11,6 +11,10 @@
 //! buffered, and that buffer is bounded: a consumer that never makes progress has its bytes
 //! discarded as a gap rather than growing memory.
 //!
+//! A stream that stays in order, as nearly all do, costs 48 bytes: the out-of-order store and
+//! the counters of trouble (retransmissions, gaps, discarded bytes) are allocated the first
+//! time they are needed. One million idle flows hold two streams each, so this matters.
+//!
 //! Overlapping retransmissions keep the bytes seen first. Urgent data and TCP options (SACK,
 //! timestamps, window scaling) are not interpreted: they do not change which bytes a passive
 //! observer saw.
@@ -60,14 +64,28 @@ pub struct StreamStats {
 #[derive(Debug, Default)]
 pub struct Stream {
     next_seq: Option<u32>,
+    /// The stream's first byte is known (its SYN was seen).
+    from_syn: bool,
+    /// Payload bytes delivered in order.
+    bytes: u64,
     /// In-order bytes the consumer has not used yet (the start of a split PDU).
     pending: Vec<u8>,
+    /// What only a stream with trouble needs; `None` until the first retransmission,
+    /// out-of-order segment, gap or discard.
+    trouble: Option<Box<Trouble>>,
+}
+
+/// The parts of a [`Stream`] that an in-order stream never uses.
+#[derive(Debug, Default)]
+struct Trouble {
     /// Out-of-order segments as (sequence number, bytes), in arrival order.
     out_of_order: Vec<(u32, Vec<u8>)>,
     out_of_order_bytes: usize,
-    /// The stream's first byte is known (its SYN was seen).
-    from_syn: bool,
-    pub stats: StreamStats,
+    retransmitted_bytes: u64,
+    out_of_order_segments: u64,
+    gaps: u64,
+    gap_bytes: u64,
+    discarded_bytes: u64,
 }
 
 /// Signed distance from `from` to `to` in sequence space.
@@ -83,7 +101,39 @@ impl Stream {
 
     /// Bytes currently held (pending and out of order), for memory accounting.
     pub fn buffered(&self) -> usize {
-        self.pending.capacity() + self.out_of_order_bytes
+        self.pending.capacity() + self.trouble.as_ref().map_or(0, |t| t.out_of_order_bytes)
+    }
+
+    /// The direction's counters so far.
+    pub fn stats(&self) -> StreamStats {
+        let mut stats = StreamStats {
+            bytes: self.bytes,
+            ..StreamStats::default()
+        };
+        if let Some(t) = &self.trouble {
+            stats.retransmitted_bytes = t.retransmitted_bytes;
+            stats.out_of_order_segments = t.out_of_order_segments;
+            stats.gaps = t.gaps;
+            stats.gap_bytes = t.gap_bytes;
+            stats.discarded_bytes = t.discarded_bytes;
+        }
+        stats
+    }
+
+    fn trouble(&mut self) -> &mut Trouble {
+        self.trouble.get_or_insert_with(Box::default)
+    }
+
+    fn count_retransmitted(&mut self, bytes: usize) {
+        if bytes > 0 {
+            self.trouble().retransmitted_bytes += bytes as u64;
+        }
+    }
+
+    fn has_held(&self) -> bool {
+        self.trouble
+            .as_ref()
+            .is_some_and(|t| !t.out_of_order.is_empty())
     }
 
     /// A SYN from this direction: the stream starts at `seq + 1`.
@@ -142,7 +192,7 @@ impl Stream {
             return;
         }
         let old = offset.unsigned_abs().min(payload.len() as u64) as usize;
-        self.stats.retransmitted_bytes += old as u64;
+        self.count_retransmitted(old);
         if old == payload.len() {
             return;
         }
@@ -157,7 +207,7 @@ impl Stream {
         F: FnMut(Chunk<'_>) -> usize,
     {
         let Some(next) = self.next_seq else { return };
-        if self.out_of_order.is_empty() || seq_diff(ack, next) <= 0 {
+        if !self.has_held() || seq_diff(ack, next) <= 0 {
             return;
         }
         let first_held = self.lowest_held().unwrap_or(ack);
@@ -182,17 +232,18 @@ impl Stream {
     where
         F: FnMut(Chunk<'_>) -> usize,
     {
-        self.stats.out_of_order_segments += 1;
-        if let Some(held) = self.out_of_order.iter_mut().find(|(s, _)| *s == seq) {
+        let t = self.trouble();
+        t.out_of_order_segments += 1;
+        if let Some(held) = t.out_of_order.iter_mut().find(|(s, _)| *s == seq) {
             if held.1.len() < payload.len() {
-                self.out_of_order_bytes += payload.len() - held.1.len();
+                t.out_of_order_bytes += payload.len() - held.1.len();
                 held.1 = payload.to_vec();
             }
         } else {
-            self.out_of_order.push((seq, payload.to_vec()));
-            self.out_of_order_bytes += payload.len();
+            t.out_of_order.push((seq, payload.to_vec()));
+            t.out_of_order_bytes += payload.len();
         }
-        while self.out_of_order_bytes > limits.max_out_of_order {
+        while self.trouble().out_of_order_bytes > limits.max_out_of_order {
             let Some(first_held) = self.lowest_held() else {
                 break;
             };
@@ -203,7 +254,9 @@ impl Stream {
 
     fn lowest_held(&self) -> Option<u32> {
         let next = self.next_seq?;
-        self.out_of_order
+        self.trouble
+            .as_ref()?
+            .out_of_order
             .iter()
             .map(|(seq, _)| *seq)
             .min_by_key(|seq| seq_diff(*seq, next))
@@ -219,8 +272,9 @@ impl Stream {
         if lost == 0 {
             return;
         }
-        self.stats.gaps += 1;
-        self.stats.gap_bytes += lost;
+        let t = self.trouble();
+        t.gaps += 1;
+        t.gap_bytes += lost;
         self.pending.clear();
         consumer(Chunk::Gap { lost });
         self.next_seq = Some(seq);
@@ -232,21 +286,24 @@ impl Stream {
     {
         loop {
             let Some(next) = self.next_seq else { return };
-            let Some(index) = self
+            let Some(t) = self.trouble.as_mut() else {
+                return;
+            };
+            let Some(index) = t
                 .out_of_order
                 .iter()
                 .position(|(seq, _)| seq_diff(*seq, next) <= 0)
             else {
                 return;
             };
-            let (seq, bytes) = self.out_of_order.swap_remove(index);
-            self.out_of_order_bytes -= bytes.len();
+            let (seq, bytes) = t.out_of_order.swap_remove(index);
+            t.out_of_order_bytes -= bytes.len();
             let old = seq_diff(next, seq).max(0) as usize;
             if old < bytes.len() {
-                self.stats.retransmitted_bytes += old as u64;
+                self.count_retransmitted(old);
                 self.deliver(&bytes[old..], limits, consumer);
             } else {
-                self.stats.retransmitted_bytes += bytes.len() as u64;
+                self.count_retransmitted(bytes.len());
             }
         }
     }
@@ -256,7 +313,7 @@ impl Stream {
         F: FnMut(Chunk<'_>) -> usize,
     {
         self.next_seq = self.next_seq.map(|n| n.wrapping_add(data.len() as u32));
-        self.stats.bytes += data.len() as u64;
+        self.bytes += data.len() as u64;
 
         if self.pending.is_empty() {
             let used = consumer(Chunk::Data(data)).min(data.len());
@@ -277,10 +334,11 @@ impl Stream {
         F: FnMut(Chunk<'_>) -> usize,
     {
         if self.pending.len() > limits.max_pending {
-            self.stats.discarded_bytes += self.pending.len() as u64;
-            self.stats.gaps += 1;
-            self.stats.gap_bytes += self.pending.len() as u64;
             let lost = self.pending.len() as u64;
+            let t = self.trouble();
+            t.discarded_bytes += lost;
+            t.gaps += 1;
+            t.gap_bytes += lost;
             self.pending = Vec::new();
             consumer(Chunk::Gap { lost });
         } else if self.pending.is_empty() && self.pending.capacity() > 4096 {
@@ -329,7 +387,7 @@ mod tests {
             stream.segment(*seq, payload, &limits, &mut |c| records.feed(c));
         }
         stream.finish(&limits, &mut |c| records.feed(c));
-        (records, stream.stats)
+        (records, stream.stats())
     }
 
     fn expected() -> Vec<Vec<u8>> {
@@ -369,6 +427,25 @@ mod tests {
         assert!(records.gaps.is_empty());
         assert_eq!(stats.out_of_order_segments, 3);
         assert_eq!(stats.retransmitted_bytes, 10 + 25);
+    }
+
+    #[test]
+    fn an_in_order_stream_allocates_nothing_for_trouble() {
+        let data = stream_bytes();
+        let mut stream = Stream::default();
+        let mut records = Records::default();
+        let limits = Limits::default();
+        stream.syn(999);
+        stream.segment(1000, &data[..20], &limits, &mut |c| records.feed(c));
+        stream.segment(1020, &data[20..], &limits, &mut |c| records.feed(c));
+        assert!(stream.trouble.is_none());
+        assert_eq!(stream.stats().bytes, 40);
+
+        // The first retransmission brings the counters in, and they count from there.
+        stream.segment(1030, &data[30..], &limits, &mut |c| records.feed(c));
+        assert!(stream.trouble.is_some());
+        assert_eq!(stream.stats().retransmitted_bytes, 10);
+        assert_eq!(records.records, expected());
     }
 
     #[test]
@@ -423,7 +500,7 @@ mod tests {
         stream.syn(999);
         for i in 1..10u32 {
             stream.segment(1000 + i * 64, &data, &limits, &mut |c| records.feed(c));
-            assert!(stream.out_of_order_bytes <= 100);
+            assert!(stream.buffered() <= 100);
         }
         assert_eq!(records.gaps.first(), Some(&64));
     }
@@ -448,7 +525,7 @@ mod tests {
             assert!(stream.pending.len() <= 100);
         }
         assert!(gaps >= 4);
-        assert!(stream.stats.discarded_bytes > 0);
+        assert!(stream.stats().discarded_bytes > 0);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::evidence::{
     WriteRow,
 };
 use crate::flow::Direction;
+use crate::latency::{elapsed_ns, PacketClock};
 use crate::reassembly::{Chunk, StreamStats};
 use crate::secrets::SiteKey;
 
@@ -54,18 +55,63 @@ pub struct SessionStats {
     pub malformed: u64,
     pub unattributed_writes: u64,
     pub first_unattributed: Option<FrameRef>,
-    pub credentials: Vec<String>,
-    pub security_policy: Option<String>,
-    pub security_mode: Option<String>,
+    /// Credentials, security policy and mode, once any is seen (most sessions have none, and
+    /// every open flow holds its session's stats): see [`SessionStats::add_credential`].
+    security: Option<Box<SessionSecurity>>,
     pub opaque: bool,
     /// The client certificate of the TLS connection under this session, once seen: every
-    /// write of the session carries it (see [`SessionCx::emit_write`]).
-    pub tls_client_cert: Option<TransportCertificate>,
+    /// write of the session carries it (see [`SessionCx::emit_write`]). Boxed: most sessions
+    /// have none, and every open flow holds its session's stats.
+    pub tls_client_cert: Option<Box<TransportCertificate>>,
     /// Alerts raised so far, by kind, for the per-session cap.
     alerts_raised: Vec<(AlertKind, u32)>,
     /// Frame of the last write numbered, and the next item number within it.
     item_frame: FrameRef,
     next_item: u32,
+}
+
+/// What a session learned about its protection and who used it.
+#[derive(Clone, Debug, Default)]
+struct SessionSecurity {
+    /// `kind:id` of every credential seen, in order, once each.
+    credentials: Vec<String>,
+    policy: Option<String>,
+    mode: Option<String>,
+}
+
+impl SessionStats {
+    fn security_mut(&mut self) -> &mut SessionSecurity {
+        self.security.get_or_insert_with(Box::default)
+    }
+
+    /// Lists a credential (`kind:id`) in the session's row, unless it is already listed.
+    pub fn add_credential(&mut self, listed: &str) {
+        let credentials = &mut self.security_mut().credentials;
+        if !credentials.iter().any(|c| c == listed) {
+            credentials.push(listed.to_owned());
+        }
+    }
+
+    pub fn set_security_policy(&mut self, policy: String) {
+        self.security_mut().policy = Some(policy);
+    }
+
+    pub fn set_security_mode(&mut self, mode: String) {
+        self.security_mut().mode = Some(mode);
+    }
+
+    /// The credentials listed so far (`kind:id`).
+    pub fn credentials(&self) -> &[String] {
+        self.security.as_ref().map_or(&[], |s| &s.credentials)
+    }
+
+    pub fn security_policy(&self) -> Option<&str> {
+        self.security.as_ref()?.policy.as_deref()
+    }
+
+    pub fn security_mode(&self) -> Option<&str> {
+        self.security.as_ref()?.mode.as_deref()
+    }
 }
 
 /// The names of a TLS client certificate that attribution may use.
@@ -87,6 +133,9 @@ pub struct SessionCx<'a> {
     /// Keys fingerprints of secrets seen in this session; `None` when the run has no site
     /// key, and then no fingerprint is made at all (an unkeyed hash would leak the secret).
     pub site_key: Option<&'a SiteKey>,
+    /// Present when this frame is one the engine times (see [`crate::latency`]): attribution
+    /// adds its time here.
+    pub clock: Option<&'a mut PacketClock>,
 }
 
 impl SessionCx<'_> {
@@ -135,6 +184,7 @@ impl SessionCx<'_> {
     /// when the protocol inside gave none; the certificate's SHA-1 thumbprint and subject are
     /// names attribution tries too.
     pub fn emit_write(&mut self, mut write: WriteRow) {
+        let start = self.clock.is_some().then(std::time::Instant::now);
         match &self.stats.tls_client_cert {
             Some(cert) => {
                 write
@@ -149,6 +199,10 @@ impl SessionCx<'_> {
                 self.attributor.attribute_with_aliases(&mut write, &aliases);
             }
             None => self.attributor.attribute(&mut write),
+        }
+        if let (Some(start), Some(clock)) = (start, self.clock.as_deref_mut()) {
+            clock.attribute_ns += elapsed_ns(start);
+            clock.attributed = true;
         }
         self.stats.writes += 1;
         if write.attribution == Attribution::Unattributed {
@@ -238,9 +292,9 @@ impl SessionCx<'_> {
             other_requests: s.other_requests,
             responses: s.responses,
             malformed: s.malformed,
-            credentials: s.credentials.clone(),
-            security_policy: s.security_policy.clone(),
-            security_mode: s.security_mode.clone(),
+            credentials: s.credentials().to_vec(),
+            security_policy: s.security_policy().map(str::to_owned),
+            security_mode: s.security_mode().map(str::to_owned),
             opaque: s.opaque,
             gaps,
             gap_bytes,

@@ -4,6 +4,7 @@
 
 pub mod capture;
 pub mod evidence;
+pub mod latency_table;
 pub mod pipeline;
 pub mod report;
 pub mod signing;

@@ -17,7 +17,7 @@ use clap::{Args, Parser, Subcommand};
 use sensor::evidence::{self, RunInfo};
 use sensor::pipeline::{analyze, AnalyzeOptions, Progress};
 use sensor::signing::{self, PublicKey, SigningKey};
-use sensor::{site_key, summary};
+use sensor::{latency_table, site_key, summary};
 
 #[derive(Parser)]
 #[command(
@@ -115,6 +115,10 @@ struct AnalyzeArgs {
     /// Do not show progress or the summary.
     #[arg(long, short)]
     quiet: bool,
+    /// After the summary, print per-stage latency percentiles (decode, reassembly, dissect,
+    /// attribute, write), from one packet in 64 and every evidence batch.
+    #[arg(long)]
+    stats: bool,
     /// Capture files, in any order (they are read in time order).
     #[arg(required = true, value_name = "CAPTURE")]
     captures: Vec<PathBuf>,
@@ -203,6 +207,11 @@ fn run_analyze(args: AnalyzeArgs) -> Result<ExitCode> {
             ),
             None => println!("Manifest not signed (no signing key; see `otwitness keygen`)"),
         }
+    }
+    if args.stats {
+        let mut latency = outcome.latency.clone();
+        latency.merge(&evidence::take_batch_latency());
+        print!("{}", latency_table::render(&latency));
     }
     Ok(ExitCode::SUCCESS)
 }

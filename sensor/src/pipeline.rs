@@ -18,6 +18,7 @@ use analytics::attribution::Attributor;
 use analytics::delegation::{DelegationChecker, Delegations};
 use analytics::engine::{shard_of, Counters, Engine, EngineConfig};
 use analytics::evidence::{AlertKind, AlertRow, Evidence, FrameRef, Severity};
+use analytics::latency::{Latency, Sampler, Stage};
 use dissectors::link::{decode, DecodeError};
 use sha2::{Digest, Sha256};
 
@@ -63,6 +64,9 @@ pub struct AnalyzeOutcome {
     pub frames: FrameCounts,
     /// The process's peak resident memory so far (Linux `VmHWM`), when the system tells.
     pub peak_rss_bytes: Option<u64>,
+    /// Sampled per-stage latency of all workers (decode, reassembly, dissect, attribute); the
+    /// caller adds `write` when it writes the evidence.
+    pub latency: Latency,
 }
 
 impl AnalyzeOutcome {
@@ -131,12 +135,14 @@ pub fn analyze(options: &AnalyzeOptions, progress: &Progress) -> AnalyzeOutcome 
     let mut evidence = Evidence::default();
     let mut counters = Counters::default();
     let mut frames = FrameCounts::default();
+    let mut latency = Latency::default();
     let mut per_input = Vec::new();
     let mut inputs = Vec::with_capacity(files.len());
     for (shard, result) in results.into_iter().flatten().enumerate() {
         let mut result = result;
         evidence.append(&mut result.evidence);
         counters.add(&result.counters);
+        latency.merge(&result.latency);
         if shard == 0 {
             frames = result.frames;
             per_input = result.inputs;
@@ -183,6 +189,7 @@ pub fn analyze(options: &AnalyzeOptions, progress: &Progress) -> AnalyzeOutcome 
 
     AnalyzeOutcome {
         peak_rss_bytes: peak_rss_bytes(),
+        latency,
         inputs,
         unreadable,
         evidence,
@@ -218,6 +225,7 @@ struct WorkerResult {
     counters: Counters,
     frames: FrameCounts,
     inputs: Vec<InputScan>,
+    latency: Latency,
 }
 
 fn run_worker(
@@ -232,6 +240,7 @@ fn run_worker(
     let mut frames = FrameCounts::default();
     let mut inputs = Vec::with_capacity(files.len());
     let mut scanned_before = 0u64;
+    let mut sampler = Sampler::default();
 
     for (source, (_, file)) in files.iter().enumerate() {
         let mut scan = InputScan::default();
@@ -251,7 +260,12 @@ fn run_worker(
                     progress.scanned.store(at, Ordering::Relaxed);
                 }
             }
-            let packet = match decode(raw.link, raw.data) {
+            let start = sampler.sample().then(std::time::Instant::now);
+            let decoded_packet = decode(raw.link, raw.data);
+            if let Some(start) = start {
+                engine.latency_mut().record_since(Stage::Decode, start);
+            }
+            let packet = match decoded_packet {
                 Ok(packet) => packet,
                 Err(error) => {
                     if shard == 0 {
@@ -288,6 +302,7 @@ fn run_worker(
     WorkerResult {
         evidence: engine.take_evidence(),
         counters: engine.counters().clone(),
+        latency: engine.latency().clone(),
         frames,
         inputs,
     }

@@ -176,3 +176,48 @@ fn analyze_then_verify_then_tamper() {
         "{report}"
     );
 }
+
+#[test]
+fn stats_prints_every_stage_after_the_summary() {
+    let out = temp_dir("stats");
+    let capture = repo("fixtures-pcap/modbus-basic/capture.pcap");
+    let o = otwitness(&[
+        "analyze",
+        "--stats",
+        "--out",
+        out.to_str().unwrap(),
+        &capture,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+
+    let table = text
+        .find("Per-stage latency")
+        .unwrap_or_else(|| panic!("no latency table in:\n{text}"));
+    assert!(text
+        .find("OT Witness")
+        .is_some_and(|summary| summary < table));
+    let lines: Vec<&str> = text[table..].lines().collect();
+    for stage in ["decode", "reassembly", "dissect", "attribute", "write"] {
+        let line = lines
+            .iter()
+            .find(|l| l.trim_start().starts_with(stage))
+            .unwrap_or_else(|| panic!("{stage} missing from:\n{text}"));
+        // Decode and write always have samples here: every frame is decoded and the run writes
+        // five tables.
+        if stage == "decode" || stage == "write" {
+            let count: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+            assert!(count >= 1, "{line}");
+            assert!(
+                line.contains("ns") || line.contains("µs") || line.contains("ms"),
+                "{line}"
+            );
+        }
+    }
+
+    // Without the flag, no table.
+    let quiet_out = temp_dir("stats-off");
+    let o = otwitness(&["analyze", "--out", quiet_out.to_str().unwrap(), &capture]);
+    assert!(o.status.success());
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("Per-stage latency"));
+}

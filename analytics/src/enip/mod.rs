@@ -625,9 +625,7 @@ impl EnipSession {
 
     /// A Forward Open's originator: one credentials row, and the session's list.
     fn credential_seen(&mut self, credential: &Credential, cx: &mut SessionCx<'_>) {
-        if !cx.stats.credentials.contains(&credential.id) {
-            cx.stats.credentials.push(credential.id.clone());
-        }
+        cx.stats.add_credential(&credential.id);
         cx.out.credentials.push(CredentialRow {
             at: cx.at,
             session_id: Some(cx.meta.id),

@@ -114,6 +114,7 @@ impl Harness {
             out: &mut self.out,
             attributor: &self.attributor,
             site_key: None,
+            clock: None,
         };
         self.session.on_chunk(dir, Chunk::Data(bytes), &mut cx)
     }
@@ -126,6 +127,7 @@ impl Harness {
             out: &mut self.out,
             attributor: &self.attributor,
             site_key: None,
+            clock: None,
         };
         self.session.on_end(SessionEnd::Fin, &mut cx);
     }

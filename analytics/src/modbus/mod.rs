@@ -37,8 +37,9 @@ pub const MAX_PENDING: usize = 1024;
 struct Pending {
     transaction_id: u16,
     unit_id: u8,
-    /// Present for write-class requests: the row completed by the response.
-    write: Option<WriteRow>,
+    /// Present for write-class requests: the row completed by the response. Boxed so a read
+    /// awaiting its answer costs a few bytes, not a whole row (idle flows hold one each).
+    write: Option<Box<WriteRow>>,
     /// The server direction lost bytes after this request was sent.
     gap_after: bool,
 }
@@ -140,7 +141,7 @@ impl ModbusSession {
         let write = match parse_request(adu.pdu) {
             Ok(request) => match request.class() {
                 FunctionClass::Write | FunctionClass::Control => {
-                    Some(write_row(&request, unit, cx))
+                    Some(Box::new(write_row(&request, unit, cx)))
                 }
                 FunctionClass::Read => {
                     cx.stats.reads += 1;
@@ -158,7 +159,7 @@ impl ModbusSession {
                     Severity::Low,
                     format!("{error} (request)"),
                 );
-                malformed_write(function, unit, adu.pdu, cx)
+                malformed_write(function, unit, adu.pdu, cx).map(Box::new)
             }
         };
 
@@ -174,6 +175,11 @@ impl ModbusSession {
             if let Some(oldest) = self.pending.pop_front() {
                 finish(oldest, Outcome::Unknown, None, cx);
             }
+        }
+        if self.pending.capacity() == 0 {
+            // A polling client waits for each answer: room for one request is what most
+            // sessions ever need (the default first allocation is four).
+            self.pending.reserve_exact(1);
         }
         self.pending.push_back(Pending {
             transaction_id: adu.mbap.transaction_id,
@@ -232,7 +238,7 @@ fn finish(pending: Pending, outcome: Outcome, answered: Option<FrameRef>, cx: &m
             outcome
         };
         write.response_ts_us = answered.map(|at| at.ts_us);
-        cx.emit_write(write);
+        cx.emit_write(*write);
     }
 }
 
@@ -408,4 +414,15 @@ fn device_identification(response: &Response<'_>, cx: &mut SessionCx<'_>) {
         asset.name = Some(names.join("; "));
     }
     cx.out.assets.push(asset);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every idle Modbus/TCP flow holds one pending read: it must cost a few bytes, not a row.
+    #[test]
+    fn a_pending_read_is_small() {
+        assert!(std::mem::size_of::<Pending>() <= 16);
+    }
 }

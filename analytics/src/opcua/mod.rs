@@ -311,7 +311,7 @@ impl OpcuaSession {
             self.channel.readable = (policy == POLICY_NONE).then_some(true);
             self.channel.policy = Some(policy.clone());
             self.channel.implausible = 0;
-            cx.stats.security_policy = Some(policy.clone());
+            cx.stats.set_security_policy(policy.clone());
         }
         if dir == Direction::ToServer {
             cx.stats.other_requests += 1;
@@ -351,8 +351,9 @@ impl OpcuaSession {
                         self.channel.renewals += 1;
                     }
                     self.channel.mode = Some(req.security_mode);
-                    cx.stats.security_mode =
-                        Some(services::security_mode_name(req.security_mode).to_owned());
+                    cx.stats.set_security_mode(
+                        services::security_mode_name(req.security_mode).to_owned(),
+                    );
                     if req.security_mode == 3 {
                         self.channel.readable = Some(false);
                     } else if req.security_mode == 1 {
@@ -439,9 +440,9 @@ impl OpcuaSession {
                 self.channel.readable = Some(true);
                 if !self.channel.policy_is_none() && self.channel.policy.is_some() {
                     self.channel.mode.get_or_insert(2);
-                    cx.stats
-                        .security_mode
-                        .get_or_insert_with(|| "Sign".to_owned());
+                    if cx.stats.security_mode().is_none() {
+                        cx.stats.set_security_mode("Sign".to_owned());
+                    }
                 }
                 // The signature trailer was not cut from this first chunk: cut it now.
                 let cut = self.channel.signature_len();
@@ -454,7 +455,7 @@ impl OpcuaSession {
                 self.channel.readable = Some(false);
                 if known_encrypting {
                     self.channel.mode = Some(3);
-                    cx.stats.security_mode = Some("SignAndEncrypt".to_owned());
+                    cx.stats.set_security_mode("SignAndEncrypt".to_owned());
                 }
                 return self.opaque_chunk(dir, header, cx);
             }
@@ -1107,9 +1108,7 @@ fn credential_row(
     secret_fingerprint: Option<String>,
 ) {
     let seen = format!("{kind}:{id}");
-    if !cx.stats.credentials.contains(&seen) {
-        cx.stats.credentials.push(seen);
-    }
+    cx.stats.add_credential(&seen);
     cx.out.credentials.push(CredentialRow {
         at: cx.at,
         session_id: Some(cx.meta.id),

@@ -56,6 +56,7 @@ impl Harness {
             out: &mut self.out,
             attributor: &attributor,
             site_key: None,
+            clock: None,
         };
         self.session.on_chunk(dir, Chunk::Data(data), &mut cx)
     }
@@ -267,7 +268,7 @@ fn sign_channels_are_read_and_encrypted_ones_are_opaque() {
     h.feed(Direction::ToClient, &msg(b'F', 9, &answer));
     assert_eq!(h.out.writes.len(), 1);
     assert_eq!(h.out.writes[0].outcome, Outcome::Ok);
-    assert_eq!(h.stats.security_mode.as_deref(), Some("Sign"));
+    assert_eq!(h.stats.security_mode(), Some("Sign"));
     assert!(!h.stats.opaque);
 
     // SignAndEncrypt: everything after the token id is cipher text, even when it happens
@@ -282,7 +283,7 @@ fn sign_channels_are_read_and_encrypted_ones_are_opaque() {
     }
     assert!(h.out.writes.is_empty());
     assert!(h.stats.opaque);
-    assert_eq!(h.stats.security_mode.as_deref(), Some("SignAndEncrypt"));
+    assert_eq!(h.stats.security_mode(), Some("SignAndEncrypt"));
     assert_eq!(h.session.opaque_messages, [5, 5]);
     // Under policy None, messages that read as no service are malformed, never cipher text.
     let mut none = Harness::new();

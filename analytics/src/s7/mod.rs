@@ -643,9 +643,7 @@ impl S7Session {
             role: None,
         });
         let listed = format!("{}:{id}", CredentialKind::S7Password);
-        if !cx.stats.credentials.contains(&listed) {
-            cx.stats.credentials.push(listed);
-        }
+        cx.stats.add_credential(&listed);
         let detail = format!(
             "S7 PLC password sent by {} to {} with reversible obfuscation, not encryption; \
              the evidence keeps only {}",

@@ -87,7 +87,7 @@ impl PlusState {
             if !self.tls {
                 self.tls = true;
                 cx.stats.opaque = true;
-                cx.stats.security_mode = Some("tls".to_owned());
+                cx.stats.set_security_mode("tls".to_owned());
                 let detail = "S7comm-plus protected by TLS: its requests and any writes in them \
                               cannot be read or verified"
                     .to_owned();

@@ -69,6 +69,7 @@ impl Harness {
             out: &mut self.out,
             attributor: &self.attributor,
             site_key: self.key.as_ref(),
+            clock: None,
         };
         let used = self.session.on_chunk(dir, Chunk::Data(held), &mut cx);
         held.drain(..used.min(held.len()));
@@ -82,6 +83,7 @@ impl Harness {
             out: &mut self.out,
             attributor: &self.attributor,
             site_key: None,
+            clock: None,
         };
         self.session.on_end(SessionEnd::Fin, &mut cx);
     }

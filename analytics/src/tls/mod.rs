@@ -345,12 +345,13 @@ impl TlsSession {
         };
         self.negotiated = Some(n);
         let readable = n.version < version::TLS_1_3 && n.null_mac.is_some();
-        cx.stats.security_policy = Some(format!(
+        cx.stats.set_security_policy(format!(
             "{} {}",
             version_name(n.version),
             cipher_suite_name(n.suite)
         ));
-        cx.stats.security_mode = Some(if readable { "Sign" } else { "SignAndEncrypt" }.to_owned());
+        cx.stats
+            .set_security_mode(if readable { "Sign" } else { "SignAndEncrypt" }.to_owned());
 
         if n.version <= version::TLS_1_1 {
             let offered = self
@@ -384,9 +385,7 @@ impl TlsSession {
             .is_some_and(|n| n.version <= version::TLS_1_1);
 
         let seen = format!("{}:{}", CredentialKind::TlsClientCert, info.sha256);
-        if !cx.stats.credentials.contains(&seen) {
-            cx.stats.credentials.push(seen);
-        }
+        cx.stats.add_credential(&seen);
         cx.out.credentials.push(CredentialRow {
             at: cx.at,
             session_id: Some(cx.meta.id),
@@ -417,11 +416,11 @@ impl TlsSession {
             cx.alert(AlertKind::CertificateExpired, Severity::Medium, detail);
         }
 
-        cx.stats.tls_client_cert = Some(TransportCertificate {
+        cx.stats.tls_client_cert = Some(Box::new(TransportCertificate {
             sha256: info.sha256.clone(),
             sha1: info.sha1.clone(),
             subject: info.subject.clone(),
-        });
+        }));
         self.client_certificate = Some(info);
     }
 }

@@ -43,7 +43,7 @@ use analytics::evidence::Evidence;
 use crate::signing::SigningKey;
 
 pub use self::parquet::{
-    writer_properties, TableWriter, BATCH_ROWS, ROW_GROUP_BYTES, ROW_GROUP_ROWS,
+    take_batch_latency, writer_properties, TableWriter, BATCH_ROWS, ROW_GROUP_BYTES, ROW_GROUP_ROWS,
 };
 pub use chain::{archive_rel, ARCHIVE, MANIFEST};
 pub use columns::{Columns, RowContext, TableRow};

@@ -10,8 +10,10 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
+use analytics::latency::{Latency, Stage};
 use chrono::NaiveDate;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -34,6 +36,26 @@ pub const ROW_GROUP_ROWS: usize = 128 * 1024;
 
 /// …or once its estimated encoded size passes this many bytes, whichever comes first.
 pub const ROW_GROUP_BYTES: usize = 64 * 1024 * 1024;
+
+/// Time to encode each batch (and the row group it completes, if any) and to close each file
+/// (last row group, footer, sync, publish) written by this process, for `otwitness analyze
+/// --stats`. Process-wide because table writers are opened in several
+/// places (the offline run, rotations); tests that write in parallel share it, so only a whole
+/// process (the CLI) reads it meaningfully.
+static BATCH_LATENCY: Mutex<Option<Latency>> = Mutex::new(None);
+
+/// Takes the `write` samples gathered so far (one per batch of up to [`BATCH_ROWS`] rows and
+/// one per file closed).
+pub fn take_batch_latency() -> Latency {
+    let mut slot = BATCH_LATENCY.lock().unwrap_or_else(|e| e.into_inner());
+    slot.take().unwrap_or_default()
+}
+
+fn record_batch(start: Instant) {
+    let mut slot = BATCH_LATENCY.lock().unwrap_or_else(|e| e.into_inner());
+    slot.get_or_insert_with(Latency::default)
+        .record_since(Stage::Write, start);
+}
 
 /// The writer properties of every evidence file: zstd, bounded row groups, the tool version in
 /// the file's key-value metadata. Build once per run and clone per file.
@@ -166,6 +188,7 @@ impl<R: TableRow> TableWriter<R> {
 
     fn finish(&mut self) -> Result<FileEntry> {
         self.encode_pending()?;
+        let start = Instant::now();
         let Some(writer) = self.writer.take() else {
             return Err(closed_error(&self.tmp));
         };
@@ -180,6 +203,7 @@ impl<R: TableRow> TableWriter<R> {
         drop(file);
 
         publish_new(&self.tmp, &self.path)?;
+        record_batch(start);
         Ok(FileEntry {
             path: self.rel.clone(),
             table: R::TABLE.name().to_owned(),
@@ -195,6 +219,7 @@ impl<R: TableRow> TableWriter<R> {
             return Ok(());
         }
 
+        let start = Instant::now();
         let batch = self.columns.finish()?;
         let Some(writer) = self.writer.as_mut() else {
             return Err(closed_error(&self.tmp));
@@ -203,6 +228,7 @@ impl<R: TableRow> TableWriter<R> {
             .write(&batch)
             .map_err(|e| EvidenceError::parquet(&self.tmp, e))?;
         self.rows += batch.num_rows() as u64;
+        record_batch(start);
         Ok(())
     }
 }
