@@ -31,7 +31,7 @@ pub fn recognize(server_port: u16, data: &[u8], start_known: bool) -> Option<Hit
         if !transport::plausible_header(rest, None) {
             return None;
         }
-        (readable_chunks(rest) >= needed).then(|| hit(rest, offset))
+        (readable_chunks(rest) >= needed).then(|| hit(data, offset))
     })
 }
 
@@ -172,6 +172,26 @@ mod tests {
         );
         data.extend_from_slice(WRITE_MSG);
         assert_eq!(recognize(4841, &data, false).map(|h| h.offset), Some(5));
+    }
+
+    /// Found by the `stream` fuzz target: a chunk found further into the bytes than it is long
+    /// was sliced at twice its offset, which panicked, and for shorter offsets read the
+    /// sender from the wrong bytes.
+    #[test]
+    fn a_chunk_found_far_into_the_bytes_is_read_where_it_starts() {
+        let mut data = vec![0xaa; 100];
+        data.extend_from_slice(WRITE_MSG);
+        let hit = recognize(4840, &data, false).expect("recognised");
+        assert_eq!((hit.offset, hit.sender_is_client), (100, Some(true)));
+
+        let mut data = vec![0xaa; 5];
+        data.extend_from_slice(WRITE_MSG);
+        let hit = recognize(4840, &data, false).expect("recognised");
+        assert_eq!(
+            (hit.offset, hit.sender_is_client),
+            (5, Some(true)),
+            "a WriteRequest is sent by the client"
+        );
     }
 
     /// A MSG chunk with a WriteRequest (see the dissector's fixtures): header, channel 1,
