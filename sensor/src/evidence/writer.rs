@@ -21,7 +21,7 @@ use super::chain::commit;
 use super::columns::{RowContext, TableRow};
 use super::durable::{create_dirs, sync_dir};
 use super::error::{EvidenceError, Result};
-use super::manifest::{FileEntry, Manifest};
+use super::manifest::{FileEntry, Manifest, Recovery};
 use super::parquet::{writer_properties, TableWriter};
 use super::partition::{date_of, list_parquet, EPOCH};
 use super::run::RunInfo;
@@ -35,6 +35,7 @@ pub struct EvidenceWriter {
     props: WriterProperties,
     files: Vec<FileEntry>,
     key: Option<Arc<SigningKey>>,
+    recovery: Option<Recovery>,
 }
 
 impl EvidenceWriter {
@@ -49,12 +50,28 @@ impl EvidenceWriter {
             props: writer_properties(),
             files: Vec::new(),
             key: None,
+            recovery: None,
         })
     }
 
     /// Signs the manifest [`EvidenceWriter::commit`] writes with `key` (`None`: unsigned).
     pub fn set_signing_key(&mut self, key: Option<Arc<SigningKey>>) {
         self.key = key;
+    }
+
+    /// Records in the manifest that its files were rebuilt from a live capture's spool.
+    pub fn set_recovery(&mut self, recovery: Option<Recovery>) {
+        self.recovery = recovery;
+    }
+
+    /// What fills the `sensor` and `source` columns of the rows this writer's files hold.
+    pub fn context(&self) -> Arc<RowContext> {
+        self.ctx.clone()
+    }
+
+    /// The properties every file of this writer is written with.
+    pub fn properties(&self) -> &WriterProperties {
+        &self.props
     }
 
     /// The evidence folder.
@@ -114,11 +131,9 @@ impl EvidenceWriter {
     /// Commits the manifest of this writer's files after the folder's current manifest, signed
     /// when the writer has a key.
     pub fn commit(self, run: &RunInfo) -> Result<Manifest> {
-        commit(
-            &self.out,
-            Manifest::new(run, self.files),
-            self.key.as_deref(),
-        )
+        let mut manifest = Manifest::new(run, self.files);
+        manifest.recovery = self.recovery;
+        commit(&self.out, manifest, self.key.as_deref())
     }
 
     /// Removes the files this writer published, for a run that failed before its manifest was
