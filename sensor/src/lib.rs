@@ -4,6 +4,7 @@
 
 pub mod capture;
 pub mod evidence;
+pub mod live;
 pub mod pipeline;
 pub mod signing;
 pub mod site_key;
