@@ -43,6 +43,12 @@ use workers::Dispatcher;
 /// [`workers::BATCH_PACKETS`] packets).
 pub const QUEUE_BATCHES: usize = 512;
 
+/// After a stop request, reading ends at the first idle read once this long has passed…
+const DRAIN_QUIET: Duration = Duration::from_millis(source::READ_TIMEOUT_MS as u64 * 2);
+
+/// …or after this long, however busy the link.
+const DRAIN_MAX: Duration = Duration::from_secs(2);
+
 /// Everything `otwitness capture` was asked to do.
 pub struct LiveOptions {
     pub source: SourceOptions,
@@ -219,10 +225,12 @@ fn capture_loop(
     let mut last_housekeeping = Instant::now();
     let mut status_at = (Instant::now(), shared.snapshot());
 
+    let mut stopping: Option<Instant> = None;
+
     loop {
-        if signals.stop_requested() {
-            log::info!("capture {interface}: stop requested, finishing");
-            break;
+        if stopping.is_none() && signals.stop_requested() {
+            log::info!("capture {interface}: stop requested, reading what the kernel holds");
+            stopping = Some(Instant::now());
         }
         if signals.take_reload() {
             reload(options, dispatcher, rows);
@@ -232,6 +240,14 @@ fn capture_loop(
             .next_frame()
             .with_context(|| format!("reading from {interface}"))?;
         let idle = next.is_none();
+        // After a stop request, packets already in the kernel's buffer are still read: the
+        // last block is handed over at most READ_TIMEOUT_MS after its first packet.
+        if let Some(since) = stopping {
+            let waited = since.elapsed();
+            if (idle && waited >= DRAIN_QUIET) || waited >= DRAIN_MAX {
+                break;
+            }
+        }
         if let Some(packet) = next {
             frame += 1;
             frames.frames += 1;
