@@ -377,6 +377,40 @@ fn live_capture_finds_what_analyze_finds() {
     );
 }
 
+/// Rotation by size (a tiny `--rotate-size` rotates after every hand-over with rows) gives a
+/// chain of manifests, each listing only its own files, that `verify` accepts, and the rows
+/// over all files are still those of `analyze`.
+#[test]
+fn rotations_chain_manifests_that_verify_accepts() {
+    if !prerequisites() {
+        return;
+    }
+    let link = Link::new("r");
+    let work = scratch("rotate");
+    let capture = repo().join("fixtures-pcap/modbus-basic/capture.pcap");
+    let offline = work.join("offline");
+    let live = work.join("live");
+    analyze(&capture, &offline, None);
+
+    let sensor = Sensor::start(&link, &live, &["--rotate-size", "1", "--rotate", "1h"]);
+    link.replay(std::slice::from_ref(&capture), &["--pps", "100"]);
+    let (ok, log) = sensor.stop();
+    assert!(ok, "capture failed: {log}");
+
+    let report = verify(&live);
+    let newest = manifest(&live);
+    let sequence = newest["sequence"].as_u64().unwrap_or(0);
+    assert!(sequence >= 3, "only {sequence} manifests: {log}");
+    assert!(
+        report.contains(&format!("ok: {sequence} manifests")),
+        "{report}"
+    );
+    assert_eq!(
+        without_time(&writes(&live)),
+        without_time(&writes(&offline))
+    );
+}
+
 /// A sensor killed with SIGKILL in the middle of a replay: the next start rebuilds the spools,
 /// records the recovery in the manifest, and the evidence holds, in order, every write whose
 /// request reached the sensor more than a second before the kill.
