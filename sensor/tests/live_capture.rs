@@ -411,6 +411,71 @@ fn rotations_chain_manifests_that_verify_accepts() {
     );
 }
 
+/// A kernel buffer far too small for a burst: every packet that passed the filter is either
+/// captured or counted as dropped, and drops are in the manifest and in a `capture_drops`
+/// alert with the same number.
+#[test]
+fn drops_are_counted_and_alerted() {
+    if !prerequisites() || !support::have_tool("tshark", &["-v"]) {
+        return;
+    }
+    const LOOPS: u64 = 200;
+    let link = Link::new("d");
+    let work = scratch("drops");
+    let capture = repo().join("fixtures-pcap/modbus-basic/capture.pcap");
+    let live = work.join("live");
+    // Frames of the file the default filter keeps: TCP and the EtherNet/IP UDP ports.
+    let out = Command::new("tshark")
+        .args(["-r"])
+        .arg(&capture)
+        .args([
+            "-Y",
+            "tcp or udp.port in {44818, 2222, 2221}",
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+        ])
+        .output()
+        .expect("tshark runs");
+    let kept = String::from_utf8_lossy(&out.stdout).lines().count() as u64;
+    assert!(kept > 100, "tshark kept {kept} frames");
+
+    let sensor = Sensor::start(&link, &live, &["--buffer", "64K"]);
+    let loops = LOOPS.to_string();
+    link.replay(
+        std::slice::from_ref(&capture),
+        &["--topspeed", "--loop", &loops],
+    );
+    let (ok, log) = sensor.stop();
+    assert!(ok, "capture failed: {log}");
+    verify(&live);
+
+    let manifest = manifest(&live);
+    let packets = manifest["packets"].as_u64().expect("packets");
+    let drops = manifest["kernel_drops"].as_u64().expect("kernel drops")
+        + manifest["counters"]["queue_drops"]
+            .as_u64()
+            .expect("queue drops");
+    eprintln!(
+        "drops: {packets} captured, {drops} dropped of {} sent",
+        kept * LOOPS
+    );
+    assert_eq!(packets + drops, kept * LOOPS, "{log}");
+
+    let alerts = tables(&live).remove("alerts").unwrap_or_default();
+    let alerted: u64 = alerts
+        .iter()
+        .filter(|a| a["kind"] == "capture_drops")
+        .map(|a| {
+            let detail = a["detail"].as_str().unwrap_or("");
+            let count = detail.split(' ').next().unwrap_or("");
+            count.parse::<u64>().unwrap_or_else(|_| panic!("{detail}"))
+        })
+        .sum();
+    assert_eq!(alerted, drops, "{log}");
+}
+
 /// A sensor killed with SIGKILL in the middle of a replay: the next start rebuilds the spools,
 /// records the recovery in the manifest, and the evidence holds, in order, every write whose
 /// request reached the sensor more than a second before the kill.

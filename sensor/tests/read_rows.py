@@ -2,7 +2,7 @@
 
 Usage: python3 read_rows.py EVIDENCE_DIR
 
-Prints {"writes": [...], "credentials": [...], "sessions": [...]}: one object per row, in capture-time order, with the columns that say what happened and who did
+Prints {"writes": [...], "credentials": [...], "alerts": [...], "sessions": [...]}: one object per row, in capture-time order, with the columns that say what happened and who did
 it, plus `ts` (µs since the epoch). Columns that depend on where and when the packets were read
 (source, frame, session id, byte counts of a session cut by the end of a capture) are left out,
 so a live capture and an offline analysis of the same traffic can be compared. Used by
@@ -24,12 +24,13 @@ COLUMNS = {
         "protocol", "kind", "id", "client_ip", "subject", "issuer", "not_before", "not_after",
         "weak_policy", "plaintext", "secret_fingerprint",
     ],
+    "alerts": ["kind", "severity", "detail"],
     "sessions": [
         "protocol", "client_ip", "server_ip", "server_port", "reads", "writes", "credentials",
         "security_policy", "security_mode", "opaque",
     ],
 }
-TIME = {"writes": "ts", "credentials": "ts", "sessions": "start_ts"}
+TIME = {"writes": "ts", "credentials": "ts", "alerts": "ts", "sessions": "start_ts"}
 
 
 def main():
