@@ -412,8 +412,8 @@ fn rotations_chain_manifests_that_verify_accepts() {
 }
 
 /// A kernel buffer far too small for a burst: every packet that passed the filter is either
-/// captured or counted as dropped, and drops are in the manifest and in a `capture_drops`
-/// alert with the same number.
+/// captured or counted as dropped, and drops are in the manifest, in `capture_stats` and in a
+/// `capture_drops` alert with the same number.
 #[test]
 fn drops_are_counted_and_alerted() {
     if !prerequisites() || !support::have_tool("tshark", &["-v"]) {
@@ -463,7 +463,21 @@ fn drops_are_counted_and_alerted() {
     );
     assert_eq!(packets + drops, kept * LOOPS, "{log}");
 
-    let alerts = tables(&live).remove("alerts").unwrap_or_default();
+    let mut rows = tables(&live);
+    let stats = rows.remove("capture_stats").unwrap_or_default();
+    let sum = |names: &[&str]| -> u64 {
+        stats
+            .iter()
+            .flat_map(|row| names.iter().map(|n| row[*n].as_u64().unwrap_or(0)))
+            .sum()
+    };
+    assert_eq!(sum(&["packets"]), packets, "capture_stats packets");
+    assert_eq!(
+        sum(&["kernel_drops", "interface_drops", "queue_drops"]),
+        drops,
+        "capture_stats drops"
+    );
+    let alerts = rows.remove("alerts").unwrap_or_default();
     let alerted: u64 = alerts
         .iter()
         .filter(|a| a["kind"] == "capture_drops")

@@ -131,6 +131,13 @@ pub struct RowCounts {
     pub assets: u64,
     pub alerts: u64,
     pub credentials: u64,
+    /// Absent when zero, so manifests of offline runs encode (and are signed) as before.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub capture_stats: u64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 impl RowCounts {
@@ -141,6 +148,7 @@ impl RowCounts {
             Table::Assets => self.assets,
             Table::Alerts => self.alerts,
             Table::Credentials => self.credentials,
+            Table::CaptureStats => self.capture_stats,
         }
     }
 
@@ -151,6 +159,7 @@ impl RowCounts {
             Table::Assets => &mut self.assets,
             Table::Alerts => &mut self.alerts,
             Table::Credentials => &mut self.credentials,
+            Table::CaptureStats => &mut self.capture_stats,
         };
         *count = count.saturating_add(rows);
     }

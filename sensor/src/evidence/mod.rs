@@ -48,7 +48,7 @@ pub use self::parquet::{
     writer_properties, TableWriter, BATCH_ROWS, ROW_GROUP_BYTES, ROW_GROUP_ROWS,
 };
 pub use chain::{archive_rel, ARCHIVE, MANIFEST};
-pub use columns::{Columns, RowContext, TableRow};
+pub use columns::{CaptureStatsRow, Columns, RowContext, TableRow};
 pub use digest::{sha256_file, sha256_hex};
 pub use error::EvidenceError;
 pub use manifest::{

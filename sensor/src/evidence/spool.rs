@@ -28,7 +28,7 @@ use arrow_ipc::reader::StreamReader;
 use arrow_ipc::writer::StreamWriter;
 use chrono::NaiveDate;
 
-use super::columns::{Columns, RowContext, TableRow};
+use super::columns::{CaptureStatsRow, Columns, RowContext, TableRow};
 use super::durable::{create_dirs, sync_dir, sync_file};
 use super::error::{EvidenceError, Result};
 use super::manifest::{FileEntry, Recovery};
@@ -242,6 +242,7 @@ pub fn recover_spools(writer: &mut EvidenceWriter, listed: &BTreeSet<String>) ->
             Table::Assets => rebuild::<AssetRow>(writer, &path, date, number)?,
             Table::Alerts => rebuild::<AlertRow>(writer, &path, date, number)?,
             Table::Credentials => rebuild::<CredentialRow>(writer, &path, date, number)?,
+            Table::CaptureStats => rebuild::<CaptureStatsRow>(writer, &path, date, number)?,
         };
         match rebuilt {
             Rebuilt::Done { entry, torn } => {

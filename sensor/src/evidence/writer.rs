@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 use parquet::file::properties::WriterProperties;
 
 use super::chain::commit;
-use super::columns::{RowContext, TableRow};
+use super::columns::{CaptureStatsRow, RowContext, TableRow};
 use super::durable::{create_dirs, sync_dir};
 use super::error::{EvidenceError, Result};
 use super::manifest::{FileEntry, Manifest, Recovery};
@@ -111,13 +111,13 @@ impl EvidenceWriter {
         Ok(())
     }
 
-    /// Gives every table that has no file in the folder an empty one (in the partition of the
+    /// Gives every table of [`Table::ANALYSIS`] that has no file in the folder an empty one (in the partition of the
     /// run's first capture date, or 1970-01-01 when nothing was read), so a query over
     /// `<table>/**/*.parquet` always finds the table and its schema.
     pub fn fill_empty_tables(&mut self, run: &RunInfo) -> Result<()> {
         let date = run.first_date().unwrap_or(EPOCH);
 
-        for table in Table::ALL {
+        for table in Table::ANALYSIS {
             let has_file = self.files.iter().any(|f| f.table == table.name())
                 || !list_parquet(&self.out, table)?.is_empty();
             if !has_file {
@@ -168,6 +168,7 @@ impl EvidenceWriter {
             Table::Assets => self.open::<AssetRow>(date)?.close(),
             Table::Alerts => self.open::<AlertRow>(date)?.close(),
             Table::Credentials => self.open::<CredentialRow>(date)?.close(),
+            Table::CaptureStats => self.open::<CaptureStatsRow>(date)?.close(),
         }
     }
 }

@@ -9,8 +9,9 @@
 //! the delegations without stopping the capture (a file that fails to load keeps the old one).
 //! Before the first packet, spools a killed process left are recovered.
 //!
-//! Not done: dropping privileges after opening the interface, retention, a full-disk pause,
-//! Prometheus metrics and a `capture_stats` table (drops are in alerts and manifests only).
+//! Not done: dropping privileges after opening the interface (the systemd unit limits the
+//! process to the capture capabilities instead), retention, a full-disk pause (a failed write
+//! stops the capture; see `sink`) and Prometheus metrics.
 
 pub mod signals;
 pub mod sink;

@@ -7,8 +7,10 @@
 //! a kill -9. It rotates when the rotation period has passed or the open files together weigh
 //! `rotate_bytes`: every file is closed and published, and one manifest listing them, chained
 //! to the previous one, is committed with the interval's packets, bytes and kernel drops; only
-//! then are the spools removed. Every [`DROP_CHECK_EVERY`] it compares the drop counters with the
-//! last check and writes a `capture_drops` alert naming the interval when any grew.
+//! then are the spools removed. Every [`DROP_CHECK_EVERY`] (and at the end) it writes a
+//! `capture_stats` row for the interval since the last one (packets, bytes, kernel, interface
+//! and queue drops, flows, writes) and, when any drop counter grew, a `capture_drops` alert
+//! naming the interval.
 //!
 //! [`recover`] runs before the capture starts: it rebuilds the spools an earlier process left
 //! into Parquet and commits them in a manifest whose `recovery` says so.
@@ -40,12 +42,13 @@ use chrono::NaiveDate;
 use super::stats::{rss_bytes, Shared, Snapshot};
 use super::workers::Rows;
 use crate::evidence::{
-    self, date_of, recover_spools, remove_spools, EvidenceWriter, FileEntry, InputInfo, InputKind,
-    Manifest, RunInfo, SpooledWriter, TableRow, MANIFEST,
+    self, date_of, recover_spools, remove_spools, CaptureStatsRow, EvidenceWriter, FileEntry,
+    InputInfo, InputKind, Manifest, RunInfo, SpooledWriter, TableRow, MANIFEST,
 };
 use crate::signing::SigningKey;
 
-/// How often drops are looked at (and alerted on, when they grew).
+/// How often a `capture_stats` row is written and drops are looked at (and alerted on, when
+/// they grew).
 pub const DROP_CHECK_EVERY: Duration = Duration::from_secs(10);
 
 /// How long the thread waits for rows before looking at the clock.
@@ -246,22 +249,40 @@ impl Sink {
         Ok(())
     }
 
-    /// Writes a `capture_drops` alert when packets were dropped since the last check.
+    /// Writes the `capture_stats` row of the interval since the last check, and a
+    /// `capture_drops` alert when packets were dropped in it.
     fn check_drops(&mut self) -> Result<()> {
         let now = self.shared.snapshot();
         let before = std::mem::replace(&mut self.at_drop_check, now);
         let seconds = self.drops_checked.elapsed().as_secs_f64();
         self.drops_checked = Instant::now();
+        let end_us = chrono::Utc::now().timestamp_micros();
+        let start_us = end_us.saturating_sub((seconds * 1e6) as i64);
 
         let kernel = now.kernel_drops.saturating_sub(before.kernel_drops);
         let interface = now.if_drops.saturating_sub(before.if_drops);
         let queues = now.queue_drops.saturating_sub(before.queue_drops);
+        let at = FrameRef {
+            source: 0,
+            frame: now.packets,
+            ts_us: end_us,
+        };
+        let stats = CaptureStatsRow {
+            at,
+            start_ts_us: start_us,
+            packets: now.packets.saturating_sub(before.packets),
+            bytes: now.bytes.saturating_sub(before.bytes),
+            kernel_drops: kernel,
+            interface_drops: interface,
+            queue_drops: queues,
+            open_flows: now.flows,
+            writes: now.writes.saturating_sub(before.writes),
+        };
+        self.files.stats.write(&self.writer, &[stats])?;
         if kernel + interface + queues == 0 {
-            return Ok(());
+            return self.files.sync();
         }
 
-        let ts_us = chrono::Utc::now().timestamp_micros();
-        let since = evidence::date_of(ts_us); // only for the log line's context
         log::warn!(
             "capture {}: {} packets dropped in the last {seconds:.0} s (kernel {kernel}, \
              interface {interface}, queues {queues}); evidence of that interval is incomplete",
@@ -269,11 +290,7 @@ impl Sink {
             kernel + interface + queues,
         );
         let alert = AlertRow {
-            at: FrameRef {
-                source: 0,
-                frame: now.packets,
-                ts_us,
-            },
+            at,
             kind: AlertKind::CaptureDrops,
             severity: Severity::High,
             session_id: None,
@@ -281,12 +298,15 @@ impl Sink {
             client_ip: None,
             server_ip: None,
             detail: format!(
-                "{} packets dropped on {} in the {seconds:.0} s before this time (kernel \
-                 {kernel}, interface {interface}, worker queues {queues}, after frame {}); \
-                 evidence of that interval on {since} is incomplete",
+                "{} packets dropped on {} between {} and {} (kernel {kernel}, interface \
+                 {interface}, worker queues {queues}; frames {} to {}); evidence of that \
+                 interval is incomplete",
                 kernel + interface + queues,
                 self.options.interface,
-                before.packets,
+                rfc3339(start_us),
+                rfc3339(end_us),
+                before.packets + 1,
+                now.packets,
             ),
         };
         let evidence = Evidence {
@@ -395,9 +415,17 @@ impl Sink {
     }
 }
 
+fn rfc3339(ts_us: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(ts_us).map_or_else(
+        || ts_us.to_string(),
+        |t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    )
+}
+
 /// The open files of every table, one per date partition that has rows.
 #[derive(Default)]
 struct OpenFiles {
+    stats: Open<CaptureStatsRow>,
     writes: Open<analytics::evidence::WriteRow>,
     sessions: Open<analytics::evidence::SessionRow>,
     assets: Open<analytics::evidence::AssetRow>,
@@ -415,6 +443,7 @@ impl OpenFiles {
     }
 
     fn sync(&mut self) -> Result<()> {
+        self.stats.sync()?;
         self.writes.sync()?;
         self.sessions.sync()?;
         self.assets.sync()?;
@@ -424,6 +453,7 @@ impl OpenFiles {
 
     fn bytes(&self) -> u64 {
         [
+            self.stats.bytes(),
             self.writes.bytes(),
             self.sessions.bytes(),
             self.assets.bytes(),
@@ -436,6 +466,7 @@ impl OpenFiles {
 
     fn close(&mut self, spools: &mut Vec<PathBuf>) -> Result<Vec<FileEntry>> {
         let mut entries = Vec::new();
+        self.stats.close(&mut entries, spools)?;
         self.writes.close(&mut entries, spools)?;
         self.sessions.close(&mut entries, spools)?;
         self.assets.close(&mut entries, spools)?;
