@@ -490,6 +490,73 @@ fn drops_are_counted_and_alerted() {
     assert_eq!(alerted, drops, "{log}");
 }
 
+/// A small tmpfs mounted for one test, unmounted on drop.
+struct Tmpfs {
+    dir: PathBuf,
+}
+
+impl Tmpfs {
+    fn mount(dir: PathBuf, size: &str) -> Tmpfs {
+        fs::create_dir_all(&dir).expect("mount point");
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&dir)
+            .status();
+        assert!(status.map(|s| s.success()).unwrap_or(false), "mount tmpfs");
+        Tmpfs { dir }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.dir).status();
+    }
+}
+
+/// A full disk stops the capture with an error naming the file, without a corrupt file; once
+/// space is back, the restart recovers the spools and the folder passes `verify`.
+#[test]
+fn a_full_disk_stops_cleanly_and_the_restart_recovers() {
+    if !prerequisites() {
+        return;
+    }
+    let link = Link::new("f");
+    let work = scratch("full");
+    let disk = Tmpfs::mount(work.join("disk"), "1m");
+    let filler = disk.dir.join("filler");
+    fs::write(&filler, vec![0u8; 900 * 1024]).expect("filler");
+    let live = disk.dir.join("live");
+    let capture = repo().join("fixtures-pcap/modbus-basic/capture.pcap");
+
+    let mut sensor = Sensor::start(&link, &live, &[]);
+    link.replay(
+        std::slice::from_ref(&capture),
+        &["--mbps", "20", "--unique-ip", "--loop", "20"],
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Ok(Some(status)) = sensor.child.try_wait() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "still running: {}", sensor.log());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let log = sensor.log();
+    assert!(!status.success(), "{log}");
+    assert!(log.contains("No space left on device"), "{log}");
+    assert!(log.contains("evidence can no longer be written"), "{log}");
+    drop(sensor);
+
+    fs::remove_file(&filler).expect("space returns");
+    let restarted = Sensor::start(&link, &live, &[]);
+    let (ok, log) = restarted.stop();
+    assert!(ok, "restart failed: {log}");
+    assert!(log.contains("recovered"), "{log}");
+    verify(&live);
+    let recovery = find_recovery(&live);
+    assert!(recovery["spools"].as_u64().unwrap_or(0) >= 1, "{recovery}");
+}
+
 /// A sensor killed with SIGKILL in the middle of a replay: the next start rebuilds the spools,
 /// records the recovery in the manifest, and the evidence holds, in order, every write whose
 /// request reached the sensor more than a second before the kill.

@@ -184,6 +184,7 @@ pub fn run(options: LiveOptions, policy: Policy) -> Result<LiveOutcome> {
         &shared,
         &queue_drops,
         &rows_tx,
+        &sink,
     );
 
     // Stop: the last batches go out, then the queues close, the workers finish their flows,
@@ -200,14 +201,15 @@ pub fn run(options: LiveOptions, policy: Policy) -> Result<LiveOutcome> {
         .join()
         .map_err(|_| anyhow!("the evidence thread panicked"))?;
 
-    captured?;
     sunk?;
+    captured?;
     Ok(LiveOutcome {
         totals: shared.snapshot(),
         recovery,
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn capture_loop(
     options: &LiveOptions,
     source: &mut Source,
@@ -216,6 +218,7 @@ fn capture_loop(
     shared: &Shared,
     queue_drops: &std::sync::atomic::AtomicU64,
     rows: &std::sync::mpsc::SyncSender<Message>,
+    sink: &std::thread::JoinHandle<Result<()>>,
 ) -> Result<()> {
     let interface = &options.source.interface;
     let link = source.link();
@@ -268,6 +271,11 @@ fn capture_loop(
 
         if idle || last_housekeeping.elapsed() >= workers::BATCH_AGE {
             last_housekeeping = Instant::now();
+            if sink.is_finished() {
+                // Only an error ends the evidence thread early; `run` reports it after joining.
+                log::error!("capture {interface}: evidence can no longer be written; stopping");
+                break;
+            }
             dispatcher.flush(false);
             publish(shared, &frames, queue_drops);
             if let Some(now) = source.stats() {
