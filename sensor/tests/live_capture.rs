@@ -490,6 +490,46 @@ fn drops_are_counted_and_alerted() {
     assert_eq!(alerted, drops, "{log}");
 }
 
+/// SIGHUP rereads the identity map without stopping: traffic before it is attributed with the
+/// old map, traffic after it with the new one, each as `analyze` attributes it with that map.
+#[test]
+fn sighup_reloads_the_identity_map() {
+    if !prerequisites() {
+        return;
+    }
+    let link = Link::new("h");
+    let work = scratch("reload");
+    let fixtures = repo().join("fixtures-pcap");
+    let (modbus, s7) = (fixtures.join("modbus-basic"), fixtures.join("s7comm-basic"));
+    let map = work.join("identities.toml");
+    fs::copy(modbus.join("identities.toml"), &map).expect("identity map");
+    let live = work.join("live");
+    let mut expected = Vec::new();
+    for fixture in [&modbus, &s7] {
+        let offline = work.join(format!("offline-{}", expected.len()));
+        let capture = fixture.join("capture.pcap");
+        analyze(&capture, &offline, Some(&fixture.join("identities.toml")));
+        expected.extend(writes(&offline));
+    }
+    let map_arg = map.to_str().expect("utf-8 path");
+
+    let sensor = Sensor::start(&link, &live, &["--identities", map_arg]);
+    link.replay(&[modbus.join("capture.pcap")], &["--topspeed"]);
+    // The reload applies to packets read after it: let the kernel hand over its last block
+    // (100 ms) and the batch reach its worker (50 ms) first.
+    std::thread::sleep(Duration::from_millis(600));
+    fs::copy(s7.join("identities.toml"), &map).expect("new identity map");
+    sensor.signal("HUP");
+    sensor.wait_for("reloaded the identity map");
+    link.replay(&[s7.join("capture.pcap")], &["--topspeed"]);
+    let (ok, log) = sensor.stop();
+    assert!(ok, "capture failed: {log}");
+
+    let found = writes(&live);
+    assert!(found.iter().any(|w| w["protocol"] == "s7comm"), "{log}");
+    assert_eq!(without_time(&found), without_time(&expected), "{log}");
+}
+
 /// A small tmpfs mounted for one test, unmounted on drop.
 struct Tmpfs {
     dir: PathBuf,

@@ -6,7 +6,10 @@
 //! evidence thread ([`sink`]) spools, rotates and commits. Signals are only flags the capture
 //! thread looks at between packets: SIGTERM and SIGINT stop the capture cleanly (every flow
 //! closed, every file published, the manifest committed), SIGHUP reloads the identity map and
-//! the delegations without stopping the capture (a file that fails to load keeps the old one).
+//! the delegations without stopping the capture (a file that fails to load keeps the old one);
+//! the new map applies to packets read after the reload, which includes those still in the
+//! kernel's buffer at that moment (up to 100 ms of traffic), and rows already written keep the
+//! attribution they were given.
 //! Before the first packet, spools a killed process left are recovered.
 //!
 //! Not done: dropping privileges after opening the interface (the systemd unit limits the
