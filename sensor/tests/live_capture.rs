@@ -160,6 +160,7 @@ impl Sensor {
             ])
             .arg(&key)
             .args(extra)
+            .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()

@@ -98,9 +98,9 @@ pub fn recover(options: &SinkOptions) -> Result<Option<evidence::Recovery>> {
     let run = RunInfo {
         sensor: options.sensor.clone(),
         command_line: options.command_line.clone(),
+        counters,
         ..RunInfo::default()
     };
-    let run = RunInfo { counters, ..run };
     writer.set_recovery(Some(recovered.recovery.clone()));
     writer.commit(&run).with_context(|| {
         format!(
