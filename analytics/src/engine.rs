@@ -245,6 +245,17 @@ impl Engine {
         }
     }
 
+    /// Replaces the identity map writes are attributed with from now on (a live capture's
+    /// reload); rows already produced keep the attribution they were given.
+    pub fn set_attributor(&mut self, attributor: Attributor) {
+        self.attributor = attributor;
+    }
+
+    /// Flows held right now.
+    pub fn open_flows(&self) -> usize {
+        self.flows.len()
+    }
+
     /// Rows produced so far; the engine keeps going with empty tables.
     pub fn take_evidence(&mut self) -> Evidence {
         std::mem::take(&mut self.evidence)

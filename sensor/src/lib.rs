@@ -5,6 +5,7 @@
 pub mod capture;
 pub mod evidence;
 pub mod latency_table;
+pub mod live;
 pub mod pipeline;
 pub mod report;
 pub mod signing;

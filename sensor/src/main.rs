@@ -34,6 +34,9 @@ struct Cli {
 enum Command {
     /// Analyse capture files (pcap, pcapng) into an evidence folder.
     Analyze(AnalyzeArgs),
+    /// Capture live from a network interface (a mirror or SPAN port) into an evidence folder,
+    /// until SIGTERM or SIGINT; SIGHUP reloads the identity map and delegations.
+    Capture(Box<CaptureArgs>),
     /// Check an evidence folder against its manifests: hashes, chain, inputs, signatures.
     Verify {
         #[arg(value_name = "DIR")]
@@ -65,12 +68,18 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+    let cli = Cli::parse();
+    // A live capture is a service: its status lines and rotations are the operator's view.
+    let level = match cli.command {
+        Command::Capture(_) => "info",
+        _ => "warn",
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
         .format_target(false)
         .init();
-    let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(args) => run_analyze(args),
+        Command::Capture(args) => run_capture(*args),
         Command::Verify { dir, public_key } => run_verify(&dir, public_key.as_deref()),
         Command::Keygen { out } => run_keygen(out),
         Command::Report { dir, out, rows } => run_report(&dir, &out, rows),
@@ -213,6 +222,119 @@ fn run_analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         latency.merge(&evidence::take_batch_latency());
         print!("{}", latency_table::render(&latency));
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+struct CaptureArgs {
+    /// Network interface to capture on (opened promiscuous; nothing is ever sent on it).
+    #[arg(long, short, value_name = "IF")]
+    interface: String,
+    /// BPF filter (default: all TCP, since OT protocols are also recognised by content on
+    /// other ports, plus UDP 44818, 2222 and 2221; tagged or not).
+    #[arg(long, value_name = "BPF")]
+    filter: Option<String>,
+    /// Evidence folder; created if missing, added to if it holds evidence already.
+    #[arg(long, value_name = "DIR", default_value = "evidence")]
+    out: PathBuf,
+    /// Close the evidence files and commit a manifest this often (e.g. 15m, 1h).
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = sensor::live::units::parse_duration)]
+    rotate: Duration,
+    /// …or as soon as the open files weigh this much together (e.g. 256M, 1G).
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = sensor::live::units::parse_size)]
+    rotate_size: u64,
+    /// Identity map (TOML); reread on SIGHUP.
+    #[arg(long, value_name = "FILE")]
+    identities: Option<PathBuf>,
+    /// Delegations (TOML); reread on SIGHUP.
+    #[arg(long, value_name = "FILE")]
+    delegations: Option<PathBuf>,
+    /// Name of this sensor in the evidence (default: the host name).
+    #[arg(long, value_name = "ID")]
+    sensor_id: Option<String>,
+    /// Key of the fingerprints of passwords seen on the wire (default:
+    /// ~/.config/otwitness/site-key, created on first use with mode 0600).
+    #[arg(long, value_name = "FILE")]
+    site_key: Option<PathBuf>,
+    /// Ed25519 key that signs every manifest (default: ~/.config/otwitness/signing-key when
+    /// it exists).
+    #[arg(long, value_name = "FILE")]
+    signing_key: Option<PathBuf>,
+    /// Analysis worker threads (default: one less than the cores, at least one).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Bytes kept of each packet.
+    #[arg(long, value_name = "BYTES", default_value_t = 65535)]
+    snaplen: i32,
+    /// Kernel capture buffer (e.g. 64M); absorbs bursts while the workers catch up.
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = sensor::live::units::parse_size)]
+    buffer: u64,
+    /// Most flows held at once, over all workers.
+    #[arg(long, value_name = "N", default_value_t = 1 << 20)]
+    max_flows: usize,
+    /// Log a status line (packets/s, Mbit/s, drops, writes, flows, memory) this often.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = sensor::live::units::parse_duration)]
+    status_every: Duration,
+}
+
+fn run_capture(args: CaptureArgs) -> Result<ExitCode> {
+    use sensor::live::{self, sink::SinkOptions, source::SourceOptions, LiveOptions, Policy};
+
+    let policy = Policy::load(args.identities.as_deref(), args.delegations.as_deref())?;
+    let signer = signing_key(args.signing_key.as_deref())?;
+    let key_path = args.site_key.clone().unwrap_or_else(site_key::default_path);
+    let workers = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1))
+    });
+    let workers = workers.max(1);
+    let engine = EngineConfig {
+        max_flows: (args.max_flows / workers).max(1),
+        site_key: Some(Arc::new(site_key::load_or_create(&key_path)?)),
+        ..EngineConfig::default()
+    };
+    let buffer_bytes = i32::try_from(args.buffer).context("--buffer must be below 2 GiB")?;
+
+    let options = LiveOptions {
+        source: SourceOptions {
+            interface: args.interface.clone(),
+            filter: args
+                .filter
+                .clone()
+                .unwrap_or_else(|| live::source::DEFAULT_FILTER.to_owned()),
+            snaplen: args.snaplen,
+            buffer_bytes,
+        },
+        sink: SinkOptions {
+            out: args.out.clone(),
+            sensor: args.sensor_id.clone().unwrap_or_else(host_name),
+            interface: args.interface.clone(),
+            command_line: std::env::args().collect(),
+            rotate_every: args.rotate,
+            rotate_bytes: args.rotate_size,
+            signing_key: signer.map(|(key, _)| Arc::new(key)),
+        },
+        workers,
+        engine,
+        identities: args.identities.clone(),
+        delegations: args.delegations.clone(),
+        status_every: Some(args.status_every),
+    };
+
+    let outcome = live::run(options, policy)?;
+    let t = &outcome.totals;
+    println!(
+        "Captured {} packets on {} ({} bytes); dropped: kernel {}, interface {}, queues {}; \
+         {} writes; {} manifests committed in {}",
+        t.packets,
+        args.interface,
+        t.bytes,
+        t.kernel_drops,
+        t.if_drops,
+        t.queue_drops,
+        t.writes,
+        t.manifests,
+        args.out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -54,6 +54,17 @@ pub struct FrameCounts {
     pub undecodable: u64,
 }
 
+impl FrameCounts {
+    /// Counts a frame that could not be decoded into a packet of some flow, by why.
+    pub fn count_undecoded(&mut self, error: &DecodeError) {
+        match error {
+            DecodeError::NotIp(_) | DecodeError::NotIpFamily(_) => self.non_ip += 1,
+            DecodeError::UnsupportedLink(_) => self.unsupported_link += 1,
+            _ => self.undecodable += 1,
+        }
+    }
+}
+
 /// Everything an offline run produced.
 pub struct AnalyzeOutcome {
     /// The inputs read, in the order they were analysed (capture time).
@@ -269,13 +280,7 @@ fn run_worker(
                 Ok(packet) => packet,
                 Err(error) => {
                     if shard == 0 {
-                        match error {
-                            DecodeError::NotIp(_) | DecodeError::NotIpFamily(_) => {
-                                frames.non_ip += 1
-                            }
-                            DecodeError::UnsupportedLink(_) => frames.unsupported_link += 1,
-                            _ => frames.undecodable += 1,
-                        }
+                        frames.count_undecoded(&error);
                     }
                     continue;
                 }

@@ -52,6 +52,28 @@ pub struct Manifest {
     pub files: Vec<FileEntry>,
     /// The signature over the manifest's canonical bytes, when a key was configured.
     pub signature: Option<ManifestSignature>,
+    /// Set when this manifest lists files rebuilt from the spool of a live capture that stopped
+    /// without committing them (a crash, a kill -9, a power cut). Absent otherwise, so
+    /// manifests without a recovery encode (and are signed) exactly as before this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<Recovery>,
+}
+
+/// `recovery`: what was rebuilt from spool files at the start of a live capture.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recovery {
+    /// Spool files found.
+    pub spools: u64,
+    /// Rows rebuilt into the files this manifest lists.
+    pub rows: u64,
+    /// Spool files whose last record was cut short (written while the process died); the cut
+    /// record is lost, everything before it is kept.
+    pub torn_tails: u64,
+    /// Spool files whose Parquet file the current manifest already listed (the process died
+    /// after committing, before removing the spool); their rows were not written twice.
+    pub already_committed: u64,
+    /// Spool files that could not be read at all, with why; their rows are lost.
+    pub unreadable: Vec<String>,
 }
 
 /// `signature`: who signed the manifest and the signature itself.
@@ -109,6 +131,13 @@ pub struct RowCounts {
     pub assets: u64,
     pub alerts: u64,
     pub credentials: u64,
+    /// Absent when zero, so manifests of offline runs encode (and are signed) as before.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub capture_stats: u64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 impl RowCounts {
@@ -119,6 +148,7 @@ impl RowCounts {
             Table::Assets => self.assets,
             Table::Alerts => self.alerts,
             Table::Credentials => self.credentials,
+            Table::CaptureStats => self.capture_stats,
         }
     }
 
@@ -129,6 +159,7 @@ impl RowCounts {
             Table::Assets => &mut self.assets,
             Table::Alerts => &mut self.alerts,
             Table::Credentials => &mut self.credentials,
+            Table::CaptureStats => &mut self.capture_stats,
         };
         *count = count.saturating_add(rows);
     }
@@ -200,6 +231,7 @@ impl Manifest {
             row_counts,
             files,
             signature: None,
+            recovery: None,
         }
     }
 

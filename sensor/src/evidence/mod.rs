@@ -19,7 +19,8 @@
 //!
 //! Modules: `schema` (columns), `columns` (rows to Arrow), `partition` (file names),
 //! `parquet` (one file), `writer` (one run), `manifest` (format), `chain` (manifest storage),
-//! `verify` + `report` (checking), `digest` and `durable` (hashing, crash-safe file steps).
+//! `verify` + `report` (checking), `digest` and `durable` (hashing, crash-safe file steps),
+//! `spool` (a live capture's crash journal of the rows of its open files, and its recovery).
 
 mod chain;
 mod columns;
@@ -32,6 +33,7 @@ mod partition;
 mod report;
 mod run;
 mod schema;
+mod spool;
 mod verify;
 mod writer;
 
@@ -46,12 +48,12 @@ pub use self::parquet::{
     take_batch_latency, writer_properties, TableWriter, BATCH_ROWS, ROW_GROUP_BYTES, ROW_GROUP_ROWS,
 };
 pub use chain::{archive_rel, ARCHIVE, MANIFEST};
-pub use columns::{Columns, RowContext, TableRow};
+pub use columns::{CaptureStatsRow, Columns, RowContext, TableRow};
 pub use digest::{sha256_file, sha256_hex};
 pub use error::EvidenceError;
 pub use manifest::{
     canonical_bytes, FileEntry, InputEntry, Manifest, ManifestSignature, PreviousManifest,
-    RowCounts, TimeSpan, Tool, FORMAT,
+    Recovery, RowCounts, TimeSpan, Tool, FORMAT,
 };
 pub use partition::{date_of, list_parquet};
 pub use report::{
@@ -60,6 +62,7 @@ pub use report::{
 };
 pub use run::{Damage, InputInfo, InputKind, RunInfo};
 pub use schema::Table;
+pub use spool::{recover_spools, remove_spools, spool_path, SpooledWriter, SPOOL};
 pub use verify::{verify, verify_with_key};
 pub use writer::EvidenceWriter;
 

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use analytics::latency::{Latency, Stage};
+use arrow_array::RecordBatch;
 use chrono::NaiveDate;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -25,7 +26,7 @@ use super::digest::HashingWriter;
 use super::durable::{create_dirs, discard, publish_new, sync_file};
 use super::error::{EvidenceError, Result};
 use super::manifest::FileEntry;
-use super::partition::{claim_part, date_of, partition_rel};
+use super::partition::{claim_exact, claim_part, date_of, partition_rel, ClaimedPart};
 use super::schema::Table;
 
 /// Rows turned into one Arrow batch at a time: bounds the memory of not-yet-encoded rows.
@@ -96,7 +97,28 @@ impl<R: TableRow> TableWriter<R> {
     ) -> Result<TableWriter<R>> {
         create_dirs(&out.join(partition_rel(R::TABLE, date)))?;
         let claimed = claim_part(out, R::TABLE, date)?;
+        Self::from_claim(claimed, date, ctx, props)
+    }
 
+    /// Opens exactly `part-<number>` of the partition of `date` (see
+    /// [`super::partition::claim_exact`]): how a recovered spool gets back its file name.
+    pub fn create_exact(
+        out: &Path,
+        date: NaiveDate,
+        number: u32,
+        ctx: Arc<RowContext>,
+        props: &WriterProperties,
+    ) -> Result<TableWriter<R>> {
+        let claimed = claim_exact(out, R::TABLE, date, number)?;
+        Self::from_claim(claimed, date, ctx, props)
+    }
+
+    fn from_claim(
+        claimed: ClaimedPart,
+        date: NaiveDate,
+        ctx: Arc<RowContext>,
+        props: &WriterProperties,
+    ) -> Result<TableWriter<R>> {
         let sink = HashingWriter::new(claimed.file);
         let writer = match ArrowWriter::try_new(sink, R::TABLE.schema(), Some(props.clone())) {
             Ok(writer) => writer,
@@ -159,6 +181,25 @@ impl<R: TableRow> TableWriter<R> {
                 self.encode_pending()?;
             }
         }
+        Ok(())
+    }
+
+    /// Appends a batch of this table's schema as it is, after any rows given to
+    /// [`TableWriter::write`]. The caller vouches that every row belongs to this writer's date
+    /// (a live capture builds its batches per date; a recovered spool was written per file).
+    ///
+    /// # Errors
+    ///
+    /// A batch of another schema, or a Parquet error, naming the file.
+    pub fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.encode_pending()?;
+        let Some(writer) = self.writer.as_mut() else {
+            return Err(closed_error(&self.tmp));
+        };
+        writer
+            .write(batch)
+            .map_err(|e| EvidenceError::parquet(&self.tmp, e))?;
+        self.rows += batch.num_rows() as u64;
         Ok(())
     }
 

@@ -99,6 +99,39 @@ pub fn claim_part(out: &Path, table: Table, date: NaiveDate) -> Result<ClaimedPa
     ))
 }
 
+/// Claims exactly `<out>/<table>/date=…/part-<number>.parquet` (creating the folder if needed),
+/// for recovering a spool into the very name it was written for: a stale temporary file of that
+/// name is removed first. Fails when the final file exists (the caller decides whether an
+/// unlisted one may be removed).
+pub fn claim_exact(out: &Path, table: Table, date: NaiveDate, number: u32) -> Result<ClaimedPart> {
+    let rel_dir = partition_rel(table, date);
+    let dir = out.join(&rel_dir);
+    super::durable::create_dirs(&dir)?;
+    let name = part_name(number);
+    let path = dir.join(&name);
+    let tmp = tmp_path(&path);
+
+    if path.exists() {
+        return Err(EvidenceError::Exists { path });
+    }
+    match fs::remove_file(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(EvidenceError::io("remove", &tmp, e)),
+    }
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|e| EvidenceError::io("create", &tmp, e))?;
+    Ok(ClaimedPart {
+        rel: format!("{rel_dir}/{name}"),
+        path,
+        tmp,
+        file,
+    })
+}
+
 /// One more than the highest part number used in `dir` (0 when there is none).
 fn next_part_number(dir: &Path) -> Result<u32> {
     let entries = fs::read_dir(dir).map_err(|e| EvidenceError::io("list", dir, e))?;

@@ -20,11 +20,23 @@ pub enum Table {
     Assets,
     Alerts,
     Credentials,
+    /// A live capture's packets and drops per interval (a live capture's files only).
+    CaptureStats,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 5] = [
+    pub const ALL: [Table; 6] = [
+        Table::Writes,
+        Table::Sessions,
+        Table::Assets,
+        Table::Alerts,
+        Table::Credentials,
+        Table::CaptureStats,
+    ];
+
+    /// The tables of every run, offline or live; `capture_stats` only exists for a live one.
+    pub const ANALYSIS: [Table; 5] = [
         Table::Writes,
         Table::Sessions,
         Table::Assets,
@@ -40,6 +52,7 @@ impl Table {
             Table::Assets => "assets",
             Table::Alerts => "alerts",
             Table::Credentials => "credentials",
+            Table::CaptureStats => "capture_stats",
         }
     }
 
@@ -50,7 +63,7 @@ impl Table {
 
     /// The table's Arrow schema (built once, then shared).
     pub fn schema(self) -> SchemaRef {
-        static SCHEMAS: OnceLock<[SchemaRef; 5]> = OnceLock::new();
+        static SCHEMAS: OnceLock<[SchemaRef; 6]> = OnceLock::new();
 
         let schemas = SCHEMAS.get_or_init(|| {
             [
@@ -59,6 +72,7 @@ impl Table {
                 assets_schema(),
                 alerts_schema(),
                 credentials_schema(),
+                capture_stats_schema(),
             ]
         });
         schemas[self as usize].clone()
@@ -231,6 +245,26 @@ fn credentials_schema() -> SchemaRef {
         flag("plaintext"),
         text_or_null("secret_fingerprint"),
         text_or_null("role"),
+    ]))
+}
+
+/// One row per interval of a live capture (DESIGN.md "Drops"): `ts` is the interval's end,
+/// `frame` the last frame number read by then; counts are over the interval, `open_flows` at its
+/// end and `writes` the rows of `writes` written during it.
+fn capture_stats_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        text("sensor"),
+        text("source"),
+        int64("frame"),
+        time("ts", false),
+        time("start_ts", false),
+        int64("packets"),
+        int64("bytes"),
+        int64("kernel_drops"),
+        int64("interface_drops"),
+        int64("queue_drops"),
+        int64("open_flows"),
+        int64("writes"),
     ]))
 }
 

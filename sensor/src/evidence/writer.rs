@@ -18,10 +18,10 @@ use chrono::NaiveDate;
 use parquet::file::properties::WriterProperties;
 
 use super::chain::commit;
-use super::columns::{RowContext, TableRow};
+use super::columns::{CaptureStatsRow, RowContext, TableRow};
 use super::durable::{create_dirs, sync_dir};
 use super::error::{EvidenceError, Result};
-use super::manifest::{FileEntry, Manifest};
+use super::manifest::{FileEntry, Manifest, Recovery};
 use super::parquet::{writer_properties, TableWriter};
 use super::partition::{date_of, list_parquet, EPOCH};
 use super::run::RunInfo;
@@ -35,6 +35,7 @@ pub struct EvidenceWriter {
     props: WriterProperties,
     files: Vec<FileEntry>,
     key: Option<Arc<SigningKey>>,
+    recovery: Option<Recovery>,
 }
 
 impl EvidenceWriter {
@@ -49,12 +50,28 @@ impl EvidenceWriter {
             props: writer_properties(),
             files: Vec::new(),
             key: None,
+            recovery: None,
         })
     }
 
     /// Signs the manifest [`EvidenceWriter::commit`] writes with `key` (`None`: unsigned).
     pub fn set_signing_key(&mut self, key: Option<Arc<SigningKey>>) {
         self.key = key;
+    }
+
+    /// Records in the manifest that its files were rebuilt from a live capture's spool.
+    pub fn set_recovery(&mut self, recovery: Option<Recovery>) {
+        self.recovery = recovery;
+    }
+
+    /// What fills the `sensor` and `source` columns of the rows this writer's files hold.
+    pub fn context(&self) -> Arc<RowContext> {
+        self.ctx.clone()
+    }
+
+    /// The properties every file of this writer is written with.
+    pub fn properties(&self) -> &WriterProperties {
+        &self.props
     }
 
     /// The evidence folder.
@@ -94,13 +111,13 @@ impl EvidenceWriter {
         Ok(())
     }
 
-    /// Gives every table that has no file in the folder an empty one (in the partition of the
+    /// Gives every table of [`Table::ANALYSIS`] that has no file in the folder an empty one (in the partition of the
     /// run's first capture date, or 1970-01-01 when nothing was read), so a query over
     /// `<table>/**/*.parquet` always finds the table and its schema.
     pub fn fill_empty_tables(&mut self, run: &RunInfo) -> Result<()> {
         let date = run.first_date().unwrap_or(EPOCH);
 
-        for table in Table::ALL {
+        for table in Table::ANALYSIS {
             let has_file = self.files.iter().any(|f| f.table == table.name())
                 || !list_parquet(&self.out, table)?.is_empty();
             if !has_file {
@@ -114,11 +131,9 @@ impl EvidenceWriter {
     /// Commits the manifest of this writer's files after the folder's current manifest, signed
     /// when the writer has a key.
     pub fn commit(self, run: &RunInfo) -> Result<Manifest> {
-        commit(
-            &self.out,
-            Manifest::new(run, self.files),
-            self.key.as_deref(),
-        )
+        let mut manifest = Manifest::new(run, self.files);
+        manifest.recovery = self.recovery;
+        commit(&self.out, manifest, self.key.as_deref())
     }
 
     /// Removes the files this writer published, for a run that failed before its manifest was
@@ -153,6 +168,7 @@ impl EvidenceWriter {
             Table::Assets => self.open::<AssetRow>(date)?.close(),
             Table::Alerts => self.open::<AlertRow>(date)?.close(),
             Table::Credentials => self.open::<CredentialRow>(date)?.close(),
+            Table::CaptureStats => self.open::<CaptureStatsRow>(date)?.close(),
         }
     }
 }

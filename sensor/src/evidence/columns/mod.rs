@@ -10,9 +10,12 @@
 
 mod alerts;
 mod assets;
+mod capture_stats;
 mod credentials;
 mod sessions;
 mod writes;
+
+pub use capture_stats::CaptureStatsRow;
 
 use std::net::IpAddr;
 use std::sync::Arc;
