@@ -1,0 +1,223 @@
+//! Floods stay within the configured bounds and are alerted: a client that never reads the
+//! answers (the pending-request cap), a million tiny flows (the flow table), and a PDU that
+//! claims to be huge (the reassembly buffer and the protocol's own size limit). Each test
+//! counts what the engine reports; none measures time.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use analytics::attribution::Attributor;
+use analytics::engine::{Engine, EngineConfig};
+use analytics::evidence::{AlertKind, Evidence, FrameRef, Outcome};
+use analytics::reassembly::Limits;
+use dissectors::link::{Packet, TcpFlags, TcpSegment, Transport};
+
+const ACK: TcpFlags = TcpFlags {
+    syn: false,
+    ack: true,
+    fin: false,
+    rst: false,
+};
+
+/// Builds and feeds packets of one engine, numbering frames and spacing them 1 ms apart.
+struct Feeder {
+    engine: Engine,
+    frame: u64,
+}
+
+impl Feeder {
+    fn new(config: EngineConfig) -> Feeder {
+        let names: Arc<[String]> = vec!["flood".to_owned()].into();
+        Feeder {
+            engine: Engine::new(config, Attributor::default(), names),
+            frame: 0,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send(
+        &mut self,
+        src: (Ipv4Addr, u16),
+        dst: (Ipv4Addr, u16),
+        seq: u32,
+        ack: u32,
+        flags: TcpFlags,
+        payload: &[u8],
+    ) {
+        self.frame += 1;
+        let packet = Packet {
+            src_mac: None,
+            dst_mac: None,
+            vlan: None,
+            src_ip: IpAddr::V4(src.0),
+            dst_ip: IpAddr::V4(dst.0),
+            transport: Transport::Tcp(TcpSegment {
+                src_port: src.1,
+                dst_port: dst.1,
+                seq,
+                ack,
+                flags,
+                payload,
+            }),
+        };
+        let at = FrameRef {
+            source: 0,
+            frame: self.frame,
+            ts_us: 1_700_000_000_000_000 + self.frame as i64 * 1000,
+        };
+        self.engine.process(at, &packet, payload.len() as u64 + 54);
+    }
+
+    fn finish(mut self) -> (Evidence, analytics::engine::Counters) {
+        self.engine.finish();
+        let evidence = self.engine.take_evidence();
+        (evidence, self.engine.counters().clone())
+    }
+}
+
+fn alerts(evidence: &Evidence, kind: AlertKind) -> usize {
+    evidence.alerts.iter().filter(|a| a.kind == kind).count()
+}
+
+const CLIENT: (Ipv4Addr, u16) = (Ipv4Addr::new(10, 0, 0, 1), 40000);
+
+/// A Modbus client sends 3000 single-register writes and the server never answers: every
+/// write is in the evidence, the session holds at most `MAX_PENDING` unanswered requests, the
+/// flood is alerted once, and the requests pushed out of the bound end `unknown`.
+#[test]
+fn modbus_client_that_never_reads_answers() {
+    const REQUESTS: u16 = 3000;
+    let server = (Ipv4Addr::new(10, 0, 0, 2), 502);
+    let mut feed = Feeder::new(EngineConfig::default());
+    let syn = TcpFlags {
+        syn: true,
+        ..TcpFlags::default()
+    };
+    feed.send(CLIENT, server, 99, 0, syn, &[]);
+    feed.send(server, CLIENT, 499, 100, TcpFlags { ack: true, ..syn }, &[]);
+    let mut seq = 100u32;
+    for tid in 0..REQUESTS {
+        let [t0, t1] = tid.to_be_bytes();
+        let [v0, v1] = tid.to_be_bytes();
+        // MBAP (tid, protocol 0, length 6, unit 1), FC 6, register 9 := tid.
+        let adu = [t0, t1, 0, 0, 0, 6, 1, 6, 0, 9, v0, v1];
+        feed.send(CLIENT, server, seq, 500, ACK, &adu);
+        seq += adu.len() as u32;
+    }
+    let (evidence, _) = feed.finish();
+
+    assert_eq!(evidence.writes.len(), usize::from(REQUESTS));
+    assert_eq!(alerts(&evidence, AlertKind::RequestFlood), 1);
+    let pushed_out = usize::from(REQUESTS) - analytics::modbus::MAX_PENDING;
+    let unknown = evidence
+        .writes
+        .iter()
+        .take(pushed_out)
+        .filter(|w| w.outcome == Outcome::Unknown)
+        .count();
+    assert_eq!(unknown, pushed_out, "the oldest writes close as unknown");
+    let values: Vec<String> = evidence
+        .writes
+        .iter()
+        .map(|w| w.value.clone().unwrap_or_default())
+        .collect();
+    let expected: Vec<String> = (0..REQUESTS).map(|v| v.to_string()).collect();
+    assert_eq!(values, expected, "no write lost or altered by the bound");
+}
+
+/// A million flows of one SYN each, from distinct clients, against a table of 1000 flows:
+/// the table never holds more than its bound, every flow beyond it evicts an older one (all
+/// counted), and the table-full condition is alerted once.
+#[test]
+fn a_million_tiny_flows_keep_the_table_bounded() {
+    const FLOWS: u32 = 1_000_000;
+    const BOUND: usize = 1000;
+    let config = EngineConfig {
+        max_flows: BOUND,
+        ..EngineConfig::default()
+    };
+    let server = (Ipv4Addr::new(10, 9, 0, 1), 502);
+    let syn = TcpFlags {
+        syn: true,
+        ..TcpFlags::default()
+    };
+    let mut feed = Feeder::new(config);
+    for i in 0..FLOWS {
+        let ip = Ipv4Addr::from(0x0a00_0000 | (i >> 8));
+        let port = 20_000 + (i & 0xff) as u16;
+        feed.send((ip, port), server, i, 0, syn, &[]);
+    }
+    let (evidence, counters) = feed.finish();
+
+    assert_eq!(counters.flows, u64::from(FLOWS));
+    assert!(
+        counters.peak_flows <= BOUND as u64,
+        "peak {}",
+        counters.peak_flows
+    );
+    assert_eq!(counters.peak_flows, BOUND as u64, "the table filled up");
+    // Every flow was closed once: evicted, or still in the table at the end of the capture.
+    assert!(counters.flows_evicted >= u64::from(FLOWS) - BOUND as u64);
+    assert!(counters.flows_evicted <= u64::from(FLOWS));
+    assert_eq!(alerts(&evidence, AlertKind::FlowTableFull), 1);
+}
+
+/// An OPC UA client whose chunk header claims a gigabyte: refused by the chunk size limit
+/// (malformed, alerted), and the bytes that follow are scanned, not buffered.
+#[test]
+fn opcua_chunk_claiming_a_gigabyte_is_refused() {
+    let (evidence, counters) = opcua_after_hello(1 << 30, 4 << 20);
+    assert!(alerts(&evidence, AlertKind::MalformedPdu) >= 1);
+    assert!(counters.malformed_pdus >= 1);
+    assert_eq!(
+        counters.gaps, 0,
+        "nothing was held back: the garbage was scanned"
+    );
+}
+
+/// A chunk claiming the largest size OPC UA allows here (16 MiB) whose bytes keep coming: the
+/// reassembly buffer stops at its bound, drops what it held as a counted gap, and the gap is
+/// alerted.
+#[test]
+fn opcua_chunk_larger_than_the_reassembly_bound_is_dropped() {
+    let max_pending = Limits::default().max_pending;
+    let (evidence, counters) =
+        opcua_after_hello(dissectors::opcua::transport::MAX_CHUNK_LEN as u32, 4 << 20);
+    assert!(counters.gaps >= 1, "the oversized chunk ends in a gap");
+    assert!(counters.gap_bytes > max_pending as u64);
+    assert!(alerts(&evidence, AlertKind::ReassemblyGap) >= 1);
+}
+
+/// Sends a HEL, then a MSG chunk header claiming `claimed` bytes followed by `follow` bytes of
+/// filler in 1460-byte segments.
+fn opcua_after_hello(claimed: u32, follow: usize) -> (Evidence, analytics::engine::Counters) {
+    let server = (Ipv4Addr::new(10, 0, 0, 3), 4840);
+    let url = b"opc.tcp://10.0.0.3:4840";
+    let mut hello = b"HELF".to_vec();
+    hello.extend_from_slice(&(32 + url.len() as u32).to_le_bytes());
+    for v in [0u32, 65_536, 65_536, 0, 0] {
+        hello.extend_from_slice(&v.to_le_bytes());
+    }
+    hello.extend_from_slice(&(url.len() as i32).to_le_bytes());
+    hello.extend_from_slice(url);
+
+    let mut stream = hello;
+    stream.extend_from_slice(b"MSGF");
+    stream.extend_from_slice(&claimed.to_le_bytes());
+    stream.extend_from_slice(&1u32.to_le_bytes()); // channel id
+    stream.resize(stream.len() + follow, 0x5a);
+
+    let syn = TcpFlags {
+        syn: true,
+        ..TcpFlags::default()
+    };
+    let mut feed = Feeder::new(EngineConfig::default());
+    feed.send(CLIENT, server, 0, 0, syn, &[]);
+    feed.send(server, CLIENT, 0, 1, TcpFlags { ack: true, ..syn }, &[]);
+    let mut seq = 1u32;
+    for segment in stream.chunks(1460) {
+        feed.send(CLIENT, server, seq, 1, ACK, segment);
+        seq += segment.len() as u32;
+    }
+    feed.finish()
+}
