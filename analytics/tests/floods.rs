@@ -188,10 +188,40 @@ fn opcua_chunk_larger_than_the_reassembly_bound_is_dropped() {
     assert!(alerts(&evidence, AlertKind::ReassemblyGap) >= 1);
 }
 
-/// Sends a HEL, then a MSG chunk header claiming `claimed` bytes followed by `follow` bytes of
-/// filler in 1460-byte segments.
-fn opcua_after_hello(claimed: u32, follow: usize) -> (Evidence, analytics::engine::Counters) {
+/// 64 OPC UA messages joined at once from 200 KiB continuation chunks, 18 MB in all: each is
+/// below the 16 MiB message limit, but together they pass the bound on bytes held per side,
+/// which drops them (alerted) instead of holding up to a gigabyte per direction.
+#[test]
+fn opcua_continuation_chunks_of_many_requests_stay_bounded() {
     let server = (Ipv4Addr::new(10, 0, 0, 3), 4840);
+    let mut stream = hello();
+    const CHUNK: usize = 200 * 1024;
+    for n in 0..90u32 {
+        let request_id = n % 64 + 1;
+        let mut body = Vec::with_capacity(CHUNK);
+        if n < 64 {
+            body.extend_from_slice(&[0x01, 0x00, 0xa1, 0x02]); // WriteRequest type id
+        }
+        body.resize(CHUNK, 0x11);
+        stream.extend_from_slice(b"MSGC");
+        stream.extend_from_slice(&(24 + body.len() as u32).to_le_bytes());
+        for field in [1u32, 1, n + 1, request_id] {
+            // channel id, token id, sequence number, request id
+            stream.extend_from_slice(&field.to_le_bytes());
+        }
+        stream.extend_from_slice(&body);
+    }
+    let (evidence, counters) = send_opcua(server, &stream);
+    let held_alerts = evidence
+        .alerts
+        .iter()
+        .filter(|a| a.kind == AlertKind::MalformedPdu && a.detail.contains("in all"))
+        .count();
+    assert!(held_alerts >= 1, "alerts: {:?}", evidence.alerts);
+    assert_eq!(counters.gaps, 0, "every chunk was framed");
+}
+
+fn hello() -> Vec<u8> {
     let url = b"opc.tcp://10.0.0.3:4840";
     let mut hello = b"HELF".to_vec();
     hello.extend_from_slice(&(32 + url.len() as u32).to_le_bytes());
@@ -200,13 +230,11 @@ fn opcua_after_hello(claimed: u32, follow: usize) -> (Evidence, analytics::engin
     }
     hello.extend_from_slice(&(url.len() as i32).to_le_bytes());
     hello.extend_from_slice(url);
+    hello
+}
 
-    let mut stream = hello;
-    stream.extend_from_slice(b"MSGF");
-    stream.extend_from_slice(&claimed.to_le_bytes());
-    stream.extend_from_slice(&1u32.to_le_bytes()); // channel id
-    stream.resize(stream.len() + follow, 0x5a);
-
+/// Sends the client bytes `stream` after a handshake, in 1460-byte segments.
+fn send_opcua(server: (Ipv4Addr, u16), stream: &[u8]) -> (Evidence, analytics::engine::Counters) {
     let syn = TcpFlags {
         syn: true,
         ..TcpFlags::default()
@@ -220,4 +248,16 @@ fn opcua_after_hello(claimed: u32, follow: usize) -> (Evidence, analytics::engin
         seq += segment.len() as u32;
     }
     feed.finish()
+}
+
+/// Sends a HEL, then a MSG chunk header claiming `claimed` bytes followed by `follow` bytes of
+/// filler in 1460-byte segments.
+fn opcua_after_hello(claimed: u32, follow: usize) -> (Evidence, analytics::engine::Counters) {
+    let server = (Ipv4Addr::new(10, 0, 0, 3), 4840);
+    let mut stream = hello();
+    stream.extend_from_slice(b"MSGF");
+    stream.extend_from_slice(&claimed.to_le_bytes());
+    stream.extend_from_slice(&1u32.to_le_bytes()); // channel id
+    stream.resize(stream.len() + follow, 0x5a);
+    send_opcua(server, &stream)
 }

@@ -4,7 +4,10 @@
 //! One [`OpcuaSession`] reads one TCP connection, which carries one secure channel (renewed
 //! in place) and any number of OPC UA sessions. Each direction is cut into transport chunks;
 //! `C` chunks are joined with their `F` chunk per request id (bounded: [`MAX_MESSAGE_LEN`]
-//! bytes, [`MAX_PARTIAL`] messages in flight), `A` aborts them.
+//! bytes each, [`MAX_HELD`] bytes and [`MAX_PARTIAL`] messages in flight), `A` aborts them.
+//! A message dropped at a size bound is skipped to its final chunk, never parsed from a part;
+//! one pushed out by [`MAX_PARTIAL`] newer ones is forgotten, so its remaining chunks are read
+//! as a new message (which then fails to decode, except in contrived cases).
 //!
 //! Security: the OpenSecureChannel asymmetric header is always in clear, so its policy and
 //! sender certificate (credential `opcua_channel_cert`) are read whatever the mode. Under a
@@ -48,6 +51,9 @@ pub const MAX_PENDING: usize = 1024;
 pub const MAX_MESSAGE_LEN: usize = 16 * 1024 * 1024;
 /// Messages being joined at once, per direction.
 pub const MAX_PARTIAL: usize = 64;
+/// Bytes held by all the messages being joined on one side: without it, 64 messages of up to
+/// [`MAX_MESSAGE_LEN`] could hold a gigabyte per direction of one connection.
+pub const MAX_HELD: usize = MAX_MESSAGE_LEN;
 /// First chunks that read as no service before a channel of unknown policy is taken as
 /// encrypted.
 const IMPLAUSIBLE_LIMIT: u32 = 3;
@@ -108,6 +114,8 @@ impl Channel {
 struct Partial {
     request_id: u32,
     bytes: Vec<u8>,
+    /// Over a bound and dropped: its later chunks are skipped, its final chunk ends it.
+    dropped: bool,
 }
 
 /// A request awaiting its response.
@@ -494,13 +502,28 @@ impl OpcuaSession {
                         parts.push(Partial {
                             request_id,
                             bytes: Vec::new(),
+                            dropped: false,
                         });
                         parts.len() - 1
                     }
                 };
-                if parts[i].bytes.len() + rest.len() > MAX_MESSAGE_LEN {
-                    parts.swap_remove(i);
-                    self.malformed(cx, format!("OPC UA message of request {request_id} exceeds {MAX_MESSAGE_LEN} bytes; dropped"));
+                let held: usize = parts.iter().map(|p| p.bytes.len()).sum();
+                if parts[i].dropped {
+                    return;
+                }
+                let too_long = parts[i].bytes.len() + rest.len() > MAX_MESSAGE_LEN;
+                if too_long || held + rest.len() > MAX_HELD {
+                    parts[i].dropped = true;
+                    parts[i].bytes = Vec::new();
+                    let detail = if too_long {
+                        format!("OPC UA message of request {request_id} exceeds {MAX_MESSAGE_LEN} bytes; dropped")
+                    } else {
+                        format!(
+                            "OPC UA messages being joined on one side exceed {MAX_HELD} bytes in \
+                             all; request {request_id} dropped"
+                        )
+                    };
+                    self.malformed(cx, detail);
                 } else {
                     parts[i].bytes.extend_from_slice(rest);
                 }
@@ -508,6 +531,9 @@ impl OpcuaSession {
             _ => match joining {
                 Some(i) => {
                     let mut partial = parts.swap_remove(i);
+                    if partial.dropped {
+                        return;
+                    }
                     if partial.bytes.len() + rest.len() > MAX_MESSAGE_LEN {
                         return self.malformed(cx, format!("OPC UA message of request {request_id} exceeds {MAX_MESSAGE_LEN} bytes; dropped"));
                     }
