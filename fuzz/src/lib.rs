@@ -9,6 +9,8 @@
 //!   to an analysis engine as decoded packets. This drives TCP reassembly, recognition, every
 //!   dissector and every protocol session as real traffic does;
 //! - **parsers** ([`dissect`]): the dissectors' entry points called directly on the input;
+//! - **reassembly** ([`reassembly::run`]): the TCP reassembler alone on arbitrary segment
+//!   sequences, every delivered byte checked against the stream the segments were cut from;
 //! - **captures** ([`capture`], [`pipeline`]): the input is a capture file, read by the pcap
 //!   and pcapng readers, and for `pipeline` decoded, analysed, attributed and checked against
 //!   delegations as `otwitness analyze` does (everything but the Parquet files).
@@ -18,6 +20,10 @@
 //! inside their frames, rows that point at frames that were read.
 
 #![forbid(unsafe_code)]
+
+pub mod conversation;
+pub mod reassembly;
+pub mod streams;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;

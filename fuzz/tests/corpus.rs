@@ -13,6 +13,7 @@ const TARGETS: &[(&str, Target)] = &[
     ("opcua", fuzz::opcua),
     ("tls", fuzz::tls),
     ("stream", fuzz::stream),
+    ("reassembly", fuzz::reassembly::run),
     ("dissect", fuzz::dissect),
     ("capture", fuzz::capture),
     ("pipeline", fuzz::pipeline),
