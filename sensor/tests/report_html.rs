@@ -415,7 +415,8 @@ fn report_of_the_shared_captures_in_chromium() {
         return;
     }
     let query = format!(
-        "import duckdb; print(duckdb.sql(\"SELECT count(*) FROM read_parquet('{}/writes/**/*.parquet')\").fetchall()[0][0])",
+        "import duckdb; print(duckdb.sql(\"SELECT count(*) FROM \
+         read_parquet('{}/writes/**/*.parquet')\").fetchall()[0][0])",
         evidence.display()
     );
     let output = Command::new("python3")

@@ -241,7 +241,10 @@ fn every_write_of_a_plant_capture_gets_its_expected_identity_and_grant() {
 
     let map = IdentityMap::parse(
         "ids.toml",
-        &format!("[[principal]]\nid = \"service:scada\"\nkind = \"service\"\naddresses = [\"{SCADA}\"]\n"),
+        &format!(
+            "[[principal]]\nid = \"service:scada\"\nkind = \"service\"\n\
+             addresses = [\"{SCADA}\"]\n"
+        ),
     )
     .expect("valid map");
     let writes = analyse(&path, Some(map), &grants);

@@ -186,11 +186,13 @@ fn write_class_jobs_per_file_equal_ground_truth() {
             .find(|(f, _, _)| *f == name)
             .map_or(0, |(_, n, _)| *n);
         report.push(format!(
-            "{name}: s7 {ours:?} passwords {passwords} ud {ud_write_like}; s7+ ours {ours_plus} heuristic {truth_plus}"
+            "{name}: s7 {ours:?} passwords {passwords} ud {ud_write_like}; \
+             s7+ ours {ours_plus} heuristic {truth_plus}"
         ));
         if ours_plus + explained != truth_plus {
             failures.push(format!(
-                "{name}: S7comm-plus write-class requests ours {ours_plus} (+{explained} explained), \
+                "{name}: S7comm-plus write-class requests ours {ours_plus} \
+                 (+{explained} explained), \
                  heuristic {truth_plus}"
             ));
         }

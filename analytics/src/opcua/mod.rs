@@ -516,7 +516,7 @@ impl OpcuaSession {
                     parts[i].dropped = true;
                     parts[i].bytes = Vec::new();
                     let detail = if too_long {
-                        format!("OPC UA message of request {request_id} exceeds {MAX_MESSAGE_LEN} bytes; dropped")
+                        too_long_message(request_id)
                     } else {
                         format!(
                             "OPC UA messages being joined on one side exceed {MAX_HELD} bytes in \
@@ -535,7 +535,7 @@ impl OpcuaSession {
                         return;
                     }
                     if partial.bytes.len() + rest.len() > MAX_MESSAGE_LEN {
-                        return self.malformed(cx, format!("OPC UA message of request {request_id} exceeds {MAX_MESSAGE_LEN} bytes; dropped"));
+                        return self.malformed(cx, too_long_message(request_id));
                     }
                     partial.bytes.extend_from_slice(rest);
                     self.message(dir, request_id, &partial.bytes, cx);
@@ -1204,6 +1204,11 @@ fn server_asset(d: &services::ApplicationDescription<'_>, cx: &mut SessionCx<'_>
         last: cx.at,
         ..AssetRow::default()
     });
+}
+
+/// The alert detail of a message dropped for passing [`MAX_MESSAGE_LEN`].
+fn too_long_message(request_id: u32) -> String {
+    format!("OPC UA message of request {request_id} exceeds {MAX_MESSAGE_LEN} bytes; dropped")
 }
 
 #[cfg(test)]

@@ -14,7 +14,8 @@
 //! (over-reporting rather than missing a write): SetMultiVariables with object 0 and an
 //! address list (HMI process writes), SetVariable on the CPU (0x34, attribute 2167, the
 //! requested operating state: CPU STOP / START, category `control`) or on the program object
-//! 0x03. Object and attribute ids are given in the target; other values use S7comm-plus's typed encoding and are not rendered.
+//! 0x03. Object and attribute ids are given in the target; other values use S7comm-plus's
+//! typed encoding and are not rendered.
 //!
 //! Program changes: a CreateObject under the PLC program object (0x03: the blocks a download
 //! writes, or an upload reads out, named `DB1`, `OB1` from their relation ids) and a

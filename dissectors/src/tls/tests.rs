@@ -30,7 +30,8 @@ fn server_hello_body(suite: u16, selected: Option<u16>) -> Vec<u8> {
     b.extend_from_slice(&suite.to_be_bytes());
     b.push(0x00); // compression
     if let Some(v) = selected {
-        b.extend_from_slice(&[0x00, 0x06, 0x00, 0x2b, 0x00, 0x02]); // extensions: supported_versions
+        // extensions: supported_versions
+        b.extend_from_slice(&[0x00, 0x06, 0x00, 0x2b, 0x00, 0x02]);
         b.extend_from_slice(&v.to_be_bytes());
     }
     b

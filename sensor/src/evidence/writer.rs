@@ -111,8 +111,9 @@ impl EvidenceWriter {
         Ok(())
     }
 
-    /// Gives every table of [`Table::ANALYSIS`] that has no file in the folder an empty one (in the partition of the
-    /// run's first capture date, or 1970-01-01 when nothing was read), so a query over
+    /// Gives every table of [`Table::ANALYSIS`] that has no file in the folder an empty one (in
+    /// the partition of the run's first capture date, or 1970-01-01 when nothing was read), so
+    /// a query over
     /// `<table>/**/*.parquet` always finds the table and its schema.
     pub fn fill_empty_tables(&mut self, run: &RunInfo) -> Result<()> {
         let date = run.first_date().unwrap_or(EPOCH);
