@@ -827,8 +827,8 @@ mod tests {
     use super::*;
 
     /// What an open flow costs before its protocol session: one million idle flows must fit
-    /// in about 1 KiB each (issue 9, measured by the harness's `(e)` figure, which also counts
-    /// the table slot, the session, its rows and the mapped capture). These bounds stop a new
+    /// in about 1 KiB each, as measured by the harness's `(e)` figure (which also counts the
+    /// table slot, the session, its rows and the mapped capture). These bounds stop a new
     /// field from quietly adding tens of megabytes to a large table; the rare parts of a
     /// flow belong behind a `Box` or an `Option<Box<_>>`.
     #[test]
