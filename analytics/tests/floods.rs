@@ -3,7 +3,7 @@
 //! claims to be huge (the reassembly buffer and the protocol's own size limit). Each test
 //! counts what the engine reports; none measures time.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use analytics::attribution::Attributor;
@@ -11,13 +11,6 @@ use analytics::engine::{Engine, EngineConfig};
 use analytics::evidence::{AlertKind, Evidence, FrameRef, Outcome};
 use analytics::reassembly::Limits;
 use dissectors::link::{Packet, TcpFlags, TcpSegment, Transport};
-
-const ACK: TcpFlags = TcpFlags {
-    syn: false,
-    ack: true,
-    fin: false,
-    rst: false,
-};
 
 /// Builds and feeds packets of one engine, numbering frames and spacing them 1 ms apart.
 struct Feeder {
@@ -45,21 +38,15 @@ impl Feeder {
         payload: &[u8],
     ) {
         self.frame += 1;
-        let packet = Packet {
-            src_mac: None,
-            dst_mac: None,
-            vlan: None,
-            src_ip: IpAddr::V4(src.0),
-            dst_ip: IpAddr::V4(dst.0),
-            transport: Transport::Tcp(TcpSegment {
-                src_port: src.1,
-                dst_port: dst.1,
-                seq,
-                ack,
-                flags,
-                payload,
-            }),
+        let segment = TcpSegment {
+            src_port: src.1,
+            dst_port: dst.1,
+            seq,
+            ack,
+            flags,
+            payload,
         };
+        let packet = Packet::between(src.0.into(), dst.0.into(), Transport::Tcp(segment));
         let at = FrameRef {
             source: 0,
             frame: self.frame,
@@ -89,19 +76,16 @@ fn modbus_client_that_never_reads_answers() {
     const REQUESTS: u16 = 3000;
     let server = (Ipv4Addr::new(10, 0, 0, 2), 502);
     let mut feed = Feeder::new(EngineConfig::default());
-    let syn = TcpFlags {
-        syn: true,
-        ..TcpFlags::default()
-    };
+    let syn = TcpFlags::SYN;
     feed.send(CLIENT, server, 99, 0, syn, &[]);
-    feed.send(server, CLIENT, 499, 100, TcpFlags { ack: true, ..syn }, &[]);
+    feed.send(server, CLIENT, 499, 100, TcpFlags::SYN_ACK, &[]);
     let mut seq = 100u32;
     for tid in 0..REQUESTS {
         let [t0, t1] = tid.to_be_bytes();
         let [v0, v1] = tid.to_be_bytes();
         // MBAP (tid, protocol 0, length 6, unit 1), FC 6, register 9 := tid.
         let adu = [t0, t1, 0, 0, 0, 6, 1, 6, 0, 9, v0, v1];
-        feed.send(CLIENT, server, seq, 500, ACK, &adu);
+        feed.send(CLIENT, server, seq, 500, TcpFlags::ACK, &adu);
         seq += adu.len() as u32;
     }
     let (evidence, _) = feed.finish();
@@ -137,10 +121,7 @@ fn a_million_tiny_flows_keep_the_table_bounded() {
         ..EngineConfig::default()
     };
     let server = (Ipv4Addr::new(10, 9, 0, 1), 502);
-    let syn = TcpFlags {
-        syn: true,
-        ..TcpFlags::default()
-    };
+    let syn = TcpFlags::SYN;
     let mut feed = Feeder::new(config);
     for i in 0..FLOWS {
         let ip = Ipv4Addr::from(0x0a00_0000 | (i >> 8));
@@ -235,16 +216,13 @@ fn hello() -> Vec<u8> {
 
 /// Sends the client bytes `stream` after a handshake, in 1460-byte segments.
 fn send_opcua(server: (Ipv4Addr, u16), stream: &[u8]) -> (Evidence, analytics::engine::Counters) {
-    let syn = TcpFlags {
-        syn: true,
-        ..TcpFlags::default()
-    };
+    let syn = TcpFlags::SYN;
     let mut feed = Feeder::new(EngineConfig::default());
     feed.send(CLIENT, server, 0, 0, syn, &[]);
-    feed.send(server, CLIENT, 0, 1, TcpFlags { ack: true, ..syn }, &[]);
+    feed.send(server, CLIENT, 0, 1, TcpFlags::SYN_ACK, &[]);
     let mut seq = 1u32;
     for segment in stream.chunks(1460) {
-        feed.send(CLIENT, server, seq, 1, ACK, segment);
+        feed.send(CLIENT, server, seq, 1, TcpFlags::ACK, segment);
         seq += segment.len() as u32;
     }
     feed.finish()

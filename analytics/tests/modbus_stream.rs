@@ -56,21 +56,19 @@ impl Conversation {
         } else {
             (SERVER, CLIENT)
         };
-        let packet = Packet {
-            src_mac: None,
-            dst_mac: None,
-            vlan: None,
-            src_ip: src.0.parse::<IpAddr>().unwrap(),
-            dst_ip: dst.0.parse::<IpAddr>().unwrap(),
-            transport: Transport::Tcp(TcpSegment {
-                src_port: src.1,
-                dst_port: dst.1,
-                seq,
-                ack,
-                flags,
-                payload,
-            }),
+        let segment = TcpSegment {
+            src_port: src.1,
+            dst_port: dst.1,
+            seq,
+            ack,
+            flags,
+            payload,
         };
+        let packet = Packet::between(
+            src.0.parse::<IpAddr>().unwrap(),
+            dst.0.parse::<IpAddr>().unwrap(),
+            Transport::Tcp(segment),
+        );
         let at = FrameRef {
             source: 0,
             frame: self.frame,
@@ -80,25 +78,15 @@ impl Conversation {
     }
 
     fn handshake(&mut self) {
-        let syn = TcpFlags {
-            syn: true,
-            ..TcpFlags::default()
-        };
-        let syn_ack = TcpFlags {
-            syn: true,
-            ack: true,
-            ..TcpFlags::default()
-        };
+        let syn = TcpFlags::SYN;
+        let syn_ack = TcpFlags::SYN_ACK;
         self.send(true, CLIENT_ISN, 0, syn, &[]);
         self.send(false, SERVER_ISN, CLIENT_ISN + 1, syn_ack, &[]);
     }
 
     /// Client segments as (offset into REQUESTS, length); then the server answers in one.
     fn run(mut self, segments: &[(usize, usize)], server_ack_all: bool) -> Evidence {
-        let ack = TcpFlags {
-            ack: true,
-            ..TcpFlags::default()
-        };
+        let ack = TcpFlags::ACK;
         self.handshake();
         for &(offset, len) in segments {
             let seq = CLIENT_ISN + 1 + offset as u32;
@@ -122,11 +110,7 @@ impl Conversation {
             ack,
             RESPONSES,
         );
-        let fin = TcpFlags {
-            fin: true,
-            ack: true,
-            ..TcpFlags::default()
-        };
+        let fin = TcpFlags::FIN_ACK;
         let client_end = CLIENT_ISN + 1 + REQUESTS.len() as u32;
         let server_end = SERVER_ISN + 1 + RESPONSES.len() as u32;
         self.send(true, client_end, server_end, fin, &[]);
@@ -218,17 +202,10 @@ fn a_lost_segment_loses_only_its_writes_and_is_reported() {
 #[test]
 fn a_request_without_answer_is_no_response_after_fin() {
     let mut c = Conversation::new();
-    let ack = TcpFlags {
-        ack: true,
-        ..TcpFlags::default()
-    };
+    let ack = TcpFlags::ACK;
     c.handshake();
     c.send(true, CLIENT_ISN + 1, SERVER_ISN + 1, ack, &REQUESTS[19..31]);
-    let fin = TcpFlags {
-        fin: true,
-        ack: true,
-        ..TcpFlags::default()
-    };
+    let fin = TcpFlags::FIN_ACK;
     c.send(true, CLIENT_ISN + 13, SERVER_ISN + 1, fin, &[]);
     c.send(false, SERVER_ISN + 1, CLIENT_ISN + 14, fin, &[]);
     c.engine.finish();
@@ -240,10 +217,7 @@ fn a_request_without_answer_is_no_response_after_fin() {
 #[test]
 fn a_capture_ending_before_the_answer_leaves_the_outcome_unknown() {
     let mut c = Conversation::new();
-    let ack = TcpFlags {
-        ack: true,
-        ..TcpFlags::default()
-    };
+    let ack = TcpFlags::ACK;
     c.handshake();
     c.send(true, CLIENT_ISN + 1, SERVER_ISN + 1, ack, &REQUESTS[19..31]);
     c.engine.finish();
@@ -255,10 +229,7 @@ fn a_capture_ending_before_the_answer_leaves_the_outcome_unknown() {
 fn a_stream_joined_mid_way_resynchronises_on_the_next_adu() {
     // No handshake: the capture starts 5 bytes into the first request.
     let mut c = Conversation::new();
-    let ack = TcpFlags {
-        ack: true,
-        ..TcpFlags::default()
-    };
+    let ack = TcpFlags::ACK;
     c.send(
         true,
         CLIENT_ISN + 1 + 5,

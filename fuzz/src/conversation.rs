@@ -3,7 +3,7 @@
 //! (`tests/properties.rs`) can cut, reorder and retransmit a real protocol stream and compare
 //! the writes. It builds packets only; it checks nothing itself.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use analytics::attribution::Attributor;
@@ -28,25 +28,6 @@ pub struct Conversation {
     sent: [u32; 2],
 }
 
-const SYN: TcpFlags = TcpFlags {
-    syn: true,
-    ack: false,
-    fin: false,
-    rst: false,
-};
-const ACK: TcpFlags = TcpFlags {
-    syn: false,
-    ack: true,
-    fin: false,
-    rst: false,
-};
-const FIN: TcpFlags = TcpFlags {
-    syn: false,
-    ack: true,
-    fin: true,
-    rst: false,
-};
-
 impl Conversation {
     /// Opens the connection (SYN, SYN-ACK) with an engine of the given bounds.
     pub fn open(server_port: u16, config: EngineConfig) -> Conversation {
@@ -58,8 +39,8 @@ impl Conversation {
             start: [CLIENT_ISN.wrapping_add(1), SERVER_ISN.wrapping_add(1)],
             sent: [0, 0],
         };
-        c.packet(false, CLIENT_ISN, SYN, &[]);
-        c.packet(true, SERVER_ISN, TcpFlags { ack: true, ..SYN }, &[]);
+        c.packet(false, CLIENT_ISN, TcpFlags::SYN, &[]);
+        c.packet(true, SERVER_ISN, TcpFlags::SYN_ACK, &[]);
         c
     }
 
@@ -68,7 +49,7 @@ impl Conversation {
     pub fn send(&mut self, from_server: bool, offset: u32, payload: &[u8]) {
         let side = usize::from(from_server);
         let seq = self.start[side].wrapping_add(offset);
-        self.packet(from_server, seq, ACK, payload);
+        self.packet(from_server, seq, TcpFlags::ACK, payload);
         let end = offset.wrapping_add(payload.len() as u32);
         self.sent[side] = self.sent[side].max(end);
     }
@@ -76,8 +57,18 @@ impl Conversation {
     /// Both sides close (FIN from the client, then from the server).
     pub fn close(&mut self) {
         let (client_end, server_end) = (self.sent[0], self.sent[1]);
-        self.packet(false, self.start[0].wrapping_add(client_end), FIN, &[]);
-        self.packet(true, self.start[1].wrapping_add(server_end), FIN, &[]);
+        self.packet(
+            false,
+            self.start[0].wrapping_add(client_end),
+            TcpFlags::FIN_ACK,
+            &[],
+        );
+        self.packet(
+            true,
+            self.start[1].wrapping_add(server_end),
+            TcpFlags::FIN_ACK,
+            &[],
+        );
     }
 
     /// Ends the capture here and returns the evidence.
@@ -99,21 +90,15 @@ impl Conversation {
         } else {
             0
         };
-        let packet = Packet {
-            src_mac: None,
-            dst_mac: None,
-            vlan: None,
-            src_ip: IpAddr::V4(src.0),
-            dst_ip: IpAddr::V4(dst.0),
-            transport: Transport::Tcp(TcpSegment {
-                src_port: src.1,
-                dst_port: dst.1,
-                seq,
-                ack,
-                flags,
-                payload,
-            }),
+        let segment = TcpSegment {
+            src_port: src.1,
+            dst_port: dst.1,
+            seq,
+            ack,
+            flags,
+            payload,
         };
+        let packet = Packet::between(src.0.into(), dst.0.into(), Transport::Tcp(segment));
         let at = FrameRef {
             source: 0,
             frame: self.frame,

@@ -151,14 +151,7 @@ fn run_stream(port: u16, script: &[u8]) {
                 payload,
             })
         };
-        let packet = Packet {
-            src_mac: None,
-            dst_mac: None,
-            vlan: None,
-            src_ip: src.0,
-            dst_ip: dst.0,
-            transport,
-        };
+        let packet = Packet::between(src.0, dst.0, transport);
         let at = FrameRef {
             source: 0,
             frame,
@@ -167,15 +160,8 @@ fn run_stream(port: u16, script: &[u8]) {
         engine.process(at, &packet, 54 + payload.len() as u64);
     };
 
-    let syn = TcpFlags {
-        syn: true,
-        ..TcpFlags::default()
-    };
-    let syn_ack = TcpFlags {
-        syn: true,
-        ack: true,
-        ..TcpFlags::default()
-    };
+    let syn = TcpFlags::SYN;
+    let syn_ack = TcpFlags::SYN_ACK;
     send(&mut engine, 0, next[0] - 1, syn, &[]);
     send(&mut engine, ctl::FROM_SERVER, next[1] - 1, syn_ack, &[]);
 

@@ -387,18 +387,12 @@ fn list_identity_over_udp_names_the_device_that_answers() {
     let names: Arc<[String]> = vec!["test".to_owned()].into();
     let mut engine = Engine::new(EngineConfig::default(), Attributor::default(), names);
     let mut send = |frame: u64, src: &str, dst: &str, payload: &[u8]| {
-        let packet = Packet {
-            src_mac: None,
-            dst_mac: None,
-            vlan: None,
-            src_ip: src.parse::<IpAddr>().unwrap(),
-            dst_ip: dst.parse::<IpAddr>().unwrap(),
-            transport: Transport::Udp {
-                src_port: 44818,
-                dst_port: 44818,
-                payload,
-            },
+        let udp = Transport::Udp {
+            src_port: 44818,
+            dst_port: 44818,
+            payload,
         };
+        let packet = Packet::between(src.parse().unwrap(), dst.parse().unwrap(), udp);
         let at = FrameRef {
             source: 0,
             frame,

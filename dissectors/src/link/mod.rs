@@ -69,6 +69,21 @@ pub struct Packet<'a> {
     pub transport: Transport<'a>,
 }
 
+impl<'a> Packet<'a> {
+    /// A packet between two addresses with no link-layer facts (no MACs, no VLAN), as tests,
+    /// fuzzers and benchmarks build them.
+    pub fn between(src_ip: IpAddr, dst_ip: IpAddr, transport: Transport<'a>) -> Packet<'a> {
+        Packet {
+            src_mac: None,
+            dst_mac: None,
+            vlan: None,
+            src_ip,
+            dst_ip,
+            transport,
+        }
+    }
+}
+
 /// The transport layer of a [`Packet`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Transport<'a> {
@@ -102,6 +117,33 @@ pub struct TcpFlags {
     pub ack: bool,
     pub fin: bool,
     pub rst: bool,
+}
+
+impl TcpFlags {
+    /// The first segment of a connection.
+    pub const SYN: TcpFlags = TcpFlags {
+        syn: true,
+        ack: false,
+        fin: false,
+        rst: false,
+    };
+    /// The server's answer to it.
+    pub const SYN_ACK: TcpFlags = TcpFlags {
+        ack: true,
+        ..TcpFlags::SYN
+    };
+    /// Every later segment.
+    pub const ACK: TcpFlags = TcpFlags {
+        syn: false,
+        ack: true,
+        fin: false,
+        rst: false,
+    };
+    /// The last segment of one side.
+    pub const FIN_ACK: TcpFlags = TcpFlags {
+        fin: true,
+        ..TcpFlags::ACK
+    };
 }
 
 /// Why a frame could not be decoded down to IP.
