@@ -124,54 +124,6 @@ fn check_credentials(name: &str, evidence: &Evidence) {
     assert_eq!(ours, channel, "{name}: channel certificates");
 }
 
-/// Every text the evidence holds: each string column of every table.
-pub fn evidence_texts(e: &Evidence) -> Vec<String> {
-    let mut texts = Vec::new();
-    for w in &e.writes {
-        texts.push(w.target.clone());
-        texts.extend(w.value.clone());
-        texts.push(w.outcome.text());
-        texts.extend(w.credential.as_ref().map(|c| c.id.clone()));
-        texts.extend(w.client_certificate.clone());
-        texts.extend(w.device_id.clone());
-        texts.extend(w.identity.clone());
-    }
-    for s in &e.sessions {
-        texts.extend(s.credentials.iter().cloned());
-        texts.extend(s.security_policy.clone());
-        texts.extend(s.security_mode.clone());
-    }
-    for a in &e.alerts {
-        texts.push(a.detail.clone());
-    }
-    for c in &e.credentials {
-        texts.push(c.id.clone());
-        texts.extend(c.subject.clone());
-        texts.extend(c.issuer.clone());
-        texts.extend(c.secret_fingerprint.clone());
-    }
-    for a in &e.assets {
-        for t in [&a.vendor, &a.product, &a.serial, &a.firmware, &a.name] {
-            texts.extend(t.clone());
-        }
-    }
-    texts
-}
-
-/// The ways a leaked secret could be written: clear, hex, base64, unkeyed SHA-256.
-pub fn leak_forms(secret: &[u8]) -> Vec<String> {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(secret);
-    vec![
-        String::from_utf8_lossy(secret).into_owned(),
-        hex::encode(secret),
-        hex::encode_upper(secret),
-        dissectors::opcua::binary::base64(secret),
-        hex::encode(digest),
-        dissectors::opcua::binary::base64(&digest),
-    ]
-}
-
 /// The secrets of a scenario's truth.
 fn secrets(name: &str) -> Vec<String> {
     truth(&scenario(name))["credentials"]
@@ -184,11 +136,11 @@ fn secrets(name: &str) -> Vec<String> {
 
 /// No secret of the scenario appears in any evidence text, in any of the leak forms.
 fn check_no_password_leaks(name: &str, evidence: &Evidence) {
-    let texts = evidence_texts(evidence);
+    let texts = support::leaks::evidence_texts(evidence);
     let secrets = secrets(name);
     assert!(!secrets.is_empty(), "{name}: no secret to check");
     for secret in &secrets {
-        for form in leak_forms(secret.as_bytes()) {
+        for form in support::leaks::leak_forms(secret.as_bytes()) {
             for text in &texts {
                 assert!(
                     !text.contains(&form),
@@ -235,7 +187,7 @@ fn no_password_reaches_files_or_logs_of_the_cli() {
     }
     assert!(blobs.len() > 3, "evidence files were written");
     for secret in secrets(name) {
-        for form in leak_forms(secret.as_bytes()) {
+        for form in support::leaks::leak_forms(secret.as_bytes()) {
             for blob in &blobs {
                 let found = blob.windows(form.len()).any(|w| w == form.as_bytes());
                 assert!(

@@ -247,31 +247,6 @@ fn tls13_sessions_are_opaque_and_show_no_certificate() {
     );
 }
 
-/// Every text the evidence holds, as the sinks would write it.
-fn evidence_texts(e: &Evidence) -> Vec<String> {
-    let mut texts = Vec::new();
-    for w in &e.writes {
-        texts.push(w.target.clone());
-        texts.extend(w.value.clone());
-        texts.extend(w.credential.as_ref().map(|c| c.id.clone()));
-        texts.extend(w.client_certificate.clone());
-        texts.extend(w.identity.clone());
-    }
-    for s in &e.sessions {
-        texts.extend(s.credentials.iter().cloned());
-        texts.extend(s.security_policy.clone());
-        texts.extend(s.security_mode.clone());
-    }
-    texts.extend(e.alerts.iter().map(|a| a.detail.clone()));
-    for c in &e.credentials {
-        texts.push(c.id.clone());
-        texts.extend(c.subject.clone());
-        texts.extend(c.issuer.clone());
-        texts.extend(c.secret_fingerprint.clone());
-    }
-    texts
-}
-
 #[test]
 fn no_key_log_material_reaches_the_evidence() {
     for name in ["modbus-tls12-null", "modbus-tls12", "modbus-tls13"] {
@@ -287,7 +262,7 @@ fn no_key_log_material_reaches_the_evidence() {
             "{name}: the key log has secrets to look for"
         );
         let evidence = analyse(name);
-        let texts = evidence_texts(&evidence);
+        let texts = support::leaks::evidence_texts(&evidence);
         assert!(!texts.is_empty());
         for value in &values {
             // 16 hex digits of a 32- or 48-byte value are already far too much to show.

@@ -300,55 +300,6 @@ fn parse_tshark_writes(text: &str) -> Vec<Key> {
     keys
 }
 
-// The same helpers as in `fixtures_opcua.rs` (each test binary is its own crate).
-/// Every text the evidence holds: each string column of every table.
-pub fn evidence_texts(e: &Evidence) -> Vec<String> {
-    let mut texts = Vec::new();
-    for w in &e.writes {
-        texts.push(w.target.clone());
-        texts.extend(w.value.clone());
-        texts.push(w.outcome.text());
-        texts.extend(w.credential.as_ref().map(|c| c.id.clone()));
-        texts.extend(w.client_certificate.clone());
-        texts.extend(w.device_id.clone());
-        texts.extend(w.identity.clone());
-    }
-    for s in &e.sessions {
-        texts.extend(s.credentials.iter().cloned());
-        texts.extend(s.security_policy.clone());
-        texts.extend(s.security_mode.clone());
-    }
-    for a in &e.alerts {
-        texts.push(a.detail.clone());
-    }
-    for c in &e.credentials {
-        texts.push(c.id.clone());
-        texts.extend(c.subject.clone());
-        texts.extend(c.issuer.clone());
-        texts.extend(c.secret_fingerprint.clone());
-    }
-    for a in &e.assets {
-        for t in [&a.vendor, &a.product, &a.serial, &a.firmware, &a.name] {
-            texts.extend(t.clone());
-        }
-    }
-    texts
-}
-
-/// The ways a leaked secret could be written: clear, hex, base64, unkeyed SHA-256.
-pub fn leak_forms(secret: &[u8]) -> Vec<String> {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(secret);
-    vec![
-        String::from_utf8_lossy(secret).into_owned(),
-        hex::encode(secret),
-        hex::encode_upper(secret),
-        dissectors::opcua::binary::base64(secret),
-        hex::encode(digest),
-        dissectors::opcua::binary::base64(&digest),
-    ]
-}
-
 /// Plaintext passwords as tshark reads them from ActivateSession, hex-decoded.
 fn tshark_passwords(path: &std::path::Path, decode_as: &BTreeSet<String>) -> BTreeSet<Vec<u8>> {
     let mut command = Command::new("tshark");
@@ -406,9 +357,9 @@ fn no_password_of_any_capture_reaches_the_evidence() {
             delegations: None,
         };
         let evidence = analyze(&options, &Progress::default()).evidence;
-        let texts = evidence_texts(&evidence);
+        let texts = support::leaks::evidence_texts(&evidence);
         for password in &passwords {
-            for form in leak_forms(password) {
+            for form in support::leaks::leak_forms(password) {
                 for text in &texts {
                     assert!(
                         !text.contains(&form),

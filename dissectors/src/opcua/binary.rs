@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use thiserror::Error;
 
 /// Deepest nesting of Variant / DataValue / DiagnosticInfo accepted.
@@ -73,7 +75,7 @@ impl fmt::Display for NodeId<'_> {
             Identifier::Numeric(n) => write!(f, "i={n}"),
             Identifier::String(s) => write!(f, "s={}", lossy(s.unwrap_or_default())),
             Identifier::Guid(g) => write!(f, "g={}", guid_text(&g)),
-            Identifier::Opaque(b) => write!(f, "b={}", base64(b.unwrap_or_default())),
+            Identifier::Opaque(b) => write!(f, "b={}", STANDARD.encode(b.unwrap_or_default())),
         }
     }
 }
@@ -600,26 +602,4 @@ pub fn guid_text(g: &[u8; 16]) -> String {
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     )
-}
-
-/// Standard base64 with padding (for opaque NodeIds).
-pub fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }

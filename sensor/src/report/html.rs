@@ -8,6 +8,8 @@
 
 use std::fmt::Write as _;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use chrono::DateTime;
 use sha2::{Digest, Sha256};
 
@@ -66,29 +68,10 @@ pub fn duration(us: i64) -> String {
 
 /// `'sha256-…'`, the CSP source that allows exactly this inline script or style.
 pub fn csp_hash(content: &str) -> String {
-    format!("'sha256-{}'", base64(&Sha256::digest(content.as_bytes())))
-}
-
-/// Standard base64 with padding.
-pub fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    format!(
+        "'sha256-{}'",
+        STANDARD.encode(Sha256::digest(content.as_bytes()))
+    )
 }
 
 /// One table cell: text, an optional sort key and an optional CSS class.
@@ -264,22 +247,6 @@ mod tests {
             "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;y&quot;"
         );
         assert_eq!(esc("Line1.SP ✓"), "Line1.SP ✓");
-    }
-
-    #[test]
-    fn base64_matches_the_rfc_4648_vectors() {
-        let vectors = [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ];
-        for (plain, encoded) in vectors {
-            assert_eq!(base64(plain.as_bytes()), encoded, "{plain:?}");
-        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+pub mod leaks;
 pub mod truth;
 
 use std::path::{Path, PathBuf};
