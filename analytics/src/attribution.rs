@@ -7,8 +7,9 @@
 //! `unattributed`. Without an identity map every write with a credential is `credential_only`
 //! and every other one `unattributed`.
 //!
-//! Delegation checking is not done here yet: every write is `no_policy` until the delegations
-//! module lands, which means a run given `--delegations` is refused rather than half-checked.
+//! Delegations are not checked here: every write leaves with `no_policy`, and a run given
+//! delegations then passes its writes in time order through [`crate::delegation`], which
+//! needs the identity set here.
 
 use std::sync::Arc;
 
