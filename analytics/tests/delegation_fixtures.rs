@@ -35,6 +35,7 @@ use chrono::DateTime;
 /// Scenarios that must contribute readable writes (the others are all opaque).
 const READABLE: &[&str] = &[
     "enip-basic",
+    "enip-tls12-null",
     "modbus-basic",
     "modbus-tls12-null",
     "opcua-none",

@@ -31,6 +31,12 @@ def scenarios() -> dict:
         for n in names:
             out[n] = m.run
     try:
+        import sc_enip_tls
+        out["enip-tls12-null"] = lambda o, s: sc_enip_tls.run(o, s, null=True)
+        out["enip-tls12"] = lambda o, s: sc_enip_tls.run(o, s, null=False)
+    except ImportError:
+        pass
+    try:
         import sc_opcua
         for n in sc_opcua.SCENARIOS:
             out[n] = (lambda n: (lambda o, s: sc_opcua.run(o, s, n)))(n)

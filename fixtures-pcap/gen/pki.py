@@ -54,6 +54,11 @@ def make_cert(d: str, name: str, subj: str, ca: tuple[str, str], *, server: bool
     subject = subprocess.run(["openssl", "x509", "-in", crt, "-noout", "-subject", "-nameopt", "RFC2253"],
                              check=True, capture_output=True, text=True).stdout.strip()
     subject = subject.split("=", 1)[1].strip() if subject.startswith("subject") else subject
+    dates = subprocess.run(["openssl", "x509", "-in", crt, "-noout", "-startdate", "-enddate",
+                            "-dateopt", "iso_8601"], check=True, capture_output=True, text=True).stdout
+    # "notBefore=2026-12-04 08:43:14Z" -> "2026-12-04T08:43:14Z"
+    valid = {k: v.strip().replace(" ", "T") for k, v in (ln.split("=", 1) for ln in dates.splitlines())}
     return {"name": name, "key": key, "cert": crt, "der": der_path,
             "sha256": hashlib.sha256(der).hexdigest(), "sha1": hashlib.sha1(der).hexdigest(),
-            "subject": subject, "role": role}
+            "subject": subject, "role": role,
+            "not_before": valid["notBefore"], "not_after": valid["notAfter"]}

@@ -277,6 +277,81 @@ def run(outdir: str, scratch: str) -> dict:
     return build_truth(outdir, pcap, logs)
 
 
+def connection_writes(tx: bytes, rx: bytes, *, ip: str, client_port: int, actor: str,
+                      server_port: int, where, byframe: dict, seq: list) -> tuple[list, list]:
+    """Writes and Forward Open credentials of one client connection, from the bytes the client
+    sent (tx) and received (rx).  where(off, end) is the frame completing the request that
+    occupies tx[off:end]; seq is a one-element counter shared by all connections."""
+    writes, creds = [], []
+    replies = [e for e in encaps(rx)]
+    reqs = [e for e in encaps(tx)]
+    expecting = [r for r in reqs if r[2] != 0x66]          # UnRegisterSession has no reply
+    pair = {r[0]: (replies[i] if i < len(replies) else None) for i, r in enumerate(expecting)}
+    credential = None
+    for off, end, cmd, enc in reqs:
+        if cmd not in (0x6F, 0x70):
+            continue
+        kind, msg, cseq = cpf_message(enc)
+        if not msg:
+            continue
+        rep = pair.get(off)
+        statuses = None
+        enc_status = struct.unpack("<I", rep[3][8:12])[0] if rep is not None else 0
+        if rep is not None and enc_status:
+            statuses = [enc_status] * 64   # encapsulation-level error, no CIP reply
+        elif rep is not None:
+            _k, rmsg, _s = cpf_message(rep[3])
+            statuses = cip_replies(rmsg) if rmsg else None
+        fr = where(off, end)
+        f = byframe[fr]
+        for svc, pp, data, via, idx in cip_requests(msg, kind):
+            if svc in (0x54, 0x5B):
+                vid, serial = struct.unpack("<HI", data[12:18])
+                credential = f"0x{vid:04x}:0x{serial:08x}"
+                creds.append({"kind": "cip_originator", "frame": fr, "ts": T.iso(f.ts), "client_ip": ip,
+                              "client_port": client_port, "id": credential,
+                              "service": "Large Forward Open" if svc == 0x5B else "Forward Open",
+                              "connection_serial": f"0x{struct.unpack('<H', data[10:12])[0]:04x}"})
+                continue
+            if svc not in WRITE_SERVICES or (pp["class"] == 0x06 and not pp["sym"]):
+                continue  # Connection Manager services (0x4e = Forward Close) are connection events
+            cat, op = WRITE_SERVICES[svc]
+            count, value, nums, extra = None, "", [], {}
+            if svc == 0x4D:
+                code, count = struct.unpack("<HH", data[:4])
+                nums, value = typed_values(code, data[4:])
+                extra["data_type"] = CIP_TYPES.get(code, ("0x%04x" % code,))[0]
+            elif svc == 0x53:
+                code, count, offset = struct.unpack("<HHI", data[:8])
+                nums, value = typed_values(code, data[8:])
+                extra["data_type"] = CIP_TYPES.get(code, ("0x%04x" % code,))[0]
+                extra["fragment_byte_offset"] = offset
+            else:
+                value = data[:32].hex() + (f"{T.ELLIPSIS}+{len(data) - 32}" if len(data) > 32 else "")
+            if statuses is None:
+                outcome = "no_response"
+            else:
+                stt = statuses[idx or 0] if (idx or 0) < len(statuses) else None
+                outcome = "unknown" if stt is None else ("ok" if stt == 0 else f"exception:{stt}")
+            seq[0] += 1
+            w = {"frame": fr, "ts": T.iso(f.ts), "_ts": f.ts, "_seq": seq[0], "protocol": "enip",
+                 "function_code": svc, "category": cat, "operation": op,
+                 "client_ip": ip, "client_port": client_port, "client_mac": f.src_mac,
+                 "server_ip": SERVER_IP, "server_port": server_port, "server_mac": f.dst_mac,
+                 "target": render_target(pp, count), "value": value, "_nums": nums,
+                 "outcome": outcome, "readable": True, "actor": actor,
+                 "credential_kind": "cip_originator" if credential else None,
+                 "credential_id": credential, "device_id": credential,
+                 "messaging": via + ("" if cseq is None else f" (class 3 seq {cseq})"),
+                 "item": idx or 0, "_off": off, "_end": end}
+            if enc_status:
+                extra["outcome_note"] = (f"EtherNet/IP encapsulation status 0x{enc_status:02x} and no CIP reply "
+                                         "(how cpppo rejects an unknown tag)")
+            w.update(extra)
+            writes.append(w)
+    return writes, creds
+
+
 RETX: list = []
 
 
@@ -286,7 +361,7 @@ def build_truth(outdir: str, pcap: str, logs) -> dict:
     streams = tcp_streams(frames)
     byframe = {f.num: f for f in frames}
     writes, creds = [], []
-    seq = 0
+    seq = [0]
     for host, path in logs:
         ip, actor, _ = CLIENTS[host]
         log = json.load(open(path))
@@ -302,72 +377,11 @@ def build_truth(outdir: str, pcap: str, logs) -> dict:
                 raise RuntimeError("gaps in capture")
             if st.retransmissions:
                 RETX.append({"client_ip": ip, "client_port": conn["lport"], "retransmitted_segments": st.retransmissions})
-            replies = [e for e in encaps(rx)]
-            reqs = [e for e in encaps(tx)]
-            expecting = [r for r in reqs if r[2] != 0x66]          # UnRegisterSession has no reply
-            pair = {r[0]: (replies[i] if i < len(replies) else None) for i, r in enumerate(expecting)}
-            credential = None
-            for off, end, cmd, enc in reqs:
-                if cmd not in (0x6F, 0x70):
-                    continue
-                kind, msg, cseq = cpf_message(enc)
-                if not msg:
-                    continue
-                rep = pair.get(off)
-                statuses = None
-                enc_status = struct.unpack("<I", rep[3][8:12])[0] if rep is not None else 0
-                if rep is not None and enc_status:
-                    statuses = [enc_status] * 64   # encapsulation-level error, no CIP reply
-                elif rep is not None:
-                    _k, rmsg, _s = cpf_message(rep[3])
-                    statuses = cip_replies(rmsg) if rmsg else None
-                fr = st.frame_of(end - 1)
-                f = byframe[fr]
-                for svc, pp, data, via, idx in cip_requests(msg, kind):
-                    if svc in (0x54, 0x5B):
-                        vid, serial = struct.unpack("<HI", data[12:18])
-                        credential = f"0x{vid:04x}:0x{serial:08x}"
-                        creds.append({"kind": "cip_originator", "frame": fr, "ts": T.iso(f.ts), "client_ip": ip,
-                                      "client_port": conn["lport"], "id": credential,
-                                      "service": "Large Forward Open" if svc == 0x5B else "Forward Open",
-                                      "connection_serial": f"0x{struct.unpack('<H', data[10:12])[0]:04x}"})
-                        continue
-                    if svc not in WRITE_SERVICES or (pp["class"] == 0x06 and not pp["sym"]):
-                        continue  # Connection Manager services (0x4e = Forward Close) are connection events
-                    cat, op = WRITE_SERVICES[svc]
-                    count, value, nums, extra = None, "", [], {}
-                    if svc == 0x4D:
-                        code, count = struct.unpack("<HH", data[:4])
-                        nums, value = typed_values(code, data[4:])
-                        extra["data_type"] = CIP_TYPES.get(code, ("0x%04x" % code,))[0]
-                    elif svc == 0x53:
-                        code, count, offset = struct.unpack("<HHI", data[:8])
-                        nums, value = typed_values(code, data[8:])
-                        extra["data_type"] = CIP_TYPES.get(code, ("0x%04x" % code,))[0]
-                        extra["fragment_byte_offset"] = offset
-                    else:
-                        value = data[:32].hex() + (f"{T.ELLIPSIS}+{len(data) - 32}" if len(data) > 32 else "")
-                    if statuses is None:
-                        outcome = "no_response"
-                    else:
-                        stt = statuses[idx or 0] if (idx or 0) < len(statuses) else None
-                        outcome = "unknown" if stt is None else ("ok" if stt == 0 else f"exception:{stt}")
-                    seq += 1
-                    w = {"frame": fr, "ts": T.iso(f.ts), "_ts": f.ts, "_seq": seq, "protocol": "enip",
-                         "function_code": svc, "category": cat, "operation": op,
-                         "client_ip": ip, "client_port": conn["lport"], "client_mac": f.src_mac,
-                         "server_ip": SERVER_IP, "server_port": PORT, "server_mac": f.dst_mac,
-                         "target": render_target(pp, count), "value": value, "_nums": nums,
-                         "outcome": outcome, "readable": True, "actor": actor,
-                         "credential_kind": "cip_originator" if credential else None,
-                         "credential_id": credential, "device_id": credential,
-                         "messaging": via + ("" if cseq is None else f" (class 3 seq {cseq})"),
-                         "item": idx or 0}
-                    if enc_status:
-                        extra["outcome_note"] = (f"EtherNet/IP encapsulation status 0x{enc_status:02x} and no CIP reply "
-                                                 "(how cpppo rejects an unknown tag)")
-                    w.update(extra)
-                    writes.append(w)
+            where = lambda _off, end, st=st: st.frame_of(end - 1)  # noqa: E731
+            w, c = connection_writes(tx, rx, ip=ip, client_port=conn["lport"], actor=actor,
+                                     server_port=PORT, where=where, byframe=byframe, seq=seq)
+            writes += w
+            creds += c
     ids = T.Identities(identities())
     for w in writes:
         ids.attribute(w)

@@ -21,7 +21,7 @@ use evidence_fixture::Scratch;
 use serde_json::Value;
 
 /// The fixtures this branch decodes completely (TLS scenarios need the TLS dissector).
-const FIXTURES: [&str; 9] = [
+const FIXTURES: [&str; 11] = [
     "modbus-basic",
     "modbus-tls12",
     "modbus-tls12-null",
@@ -31,6 +31,8 @@ const FIXTURES: [&str; 9] = [
     "opcua-sign",
     "opcua-encrypt",
     "enip-basic",
+    "enip-tls12-null",
+    "enip-tls12",
 ];
 
 fn repo(rel: &str) -> PathBuf {
