@@ -1,6 +1,6 @@
 //! Properties of every protocol's stream handling, on real conversations from the bundled
-//! fixture captures (Modbus, S7comm, EtherNet/IP + CIP, OPC UA, Modbus/TCP Security with a
-//! NULL cipher):
+//! fixture captures (Modbus, S7comm, EtherNet/IP + CIP, OPC UA, and Modbus/TCP Security and
+//! CIP Security with a NULL cipher):
 //!
 //! - every proper prefix of a whole frame (MBAP ADU, TPKT packet, encapsulation message, OPC
 //!   UA chunk, TLS record) frames as incomplete, never as a frame or as garbage;
@@ -36,6 +36,7 @@ const FIXTURES: &[(&str, u16)] = &[
     ("enip-basic", 44818),
     ("opcua-none", 4840),
     ("modbus-tls12-null", 802),
+    ("enip-tls12-null", 2221),
 ];
 
 /// The conversation of a fixture with the most writes.
