@@ -272,6 +272,11 @@ struct CaptureArgs {
     /// Most flows held at once, over all workers.
     #[arg(long, value_name = "N", default_value_t = 1 << 20)]
     max_flows: usize,
+    /// When the disk is full, capture and analysis go on and the rows found are held in this
+    /// much memory (e.g. 256M) until space returns; rows beyond it are counted as lost, in
+    /// capture_stats and in an alert. Other write errors stop the capture.
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = sensor::live::units::parse_size)]
+    hold: u64,
     /// Log a status line (packets/s, Mbit/s, drops, writes, flows, memory) this often.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = sensor::live::units::parse_duration)]
     status_every: Duration,
@@ -312,6 +317,7 @@ fn run_capture(args: CaptureArgs) -> Result<ExitCode> {
             rotate_every: args.rotate,
             rotate_bytes: args.rotate_size,
             signing_key: signer.map(|(key, _)| Arc::new(key)),
+            hold_bytes: args.hold,
         },
         workers,
         engine,

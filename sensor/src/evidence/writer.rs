@@ -21,7 +21,7 @@ use super::chain::commit;
 use super::columns::{CaptureStatsRow, RowContext, TableRow};
 use super::durable::{create_dirs, sync_dir};
 use super::error::{EvidenceError, Result};
-use super::manifest::{FileEntry, Manifest, Recovery};
+use super::manifest::{FileEntry, Manifest, PauseRecord, Recovery};
 use super::parquet::{writer_properties, TableWriter};
 use super::partition::{date_of, list_parquet, EPOCH};
 use super::run::RunInfo;
@@ -36,6 +36,7 @@ pub struct EvidenceWriter {
     files: Vec<FileEntry>,
     key: Option<Arc<SigningKey>>,
     recovery: Option<Recovery>,
+    pause: Option<PauseRecord>,
 }
 
 impl EvidenceWriter {
@@ -51,6 +52,7 @@ impl EvidenceWriter {
             files: Vec::new(),
             key: None,
             recovery: None,
+            pause: None,
         })
     }
 
@@ -62,6 +64,11 @@ impl EvidenceWriter {
     /// Records in the manifest that its files were rebuilt from a live capture's spool.
     pub fn set_recovery(&mut self, recovery: Option<Recovery>) {
         self.recovery = recovery;
+    }
+
+    /// Records in the manifest that it ends a pause of a live capture's evidence writing.
+    pub fn set_pause(&mut self, pause: Option<PauseRecord>) {
+        self.pause = pause;
     }
 
     /// What fills the `sensor` and `source` columns of the rows this writer's files hold.
@@ -133,6 +140,7 @@ impl EvidenceWriter {
     pub fn commit(self, run: &RunInfo) -> Result<Manifest> {
         let mut manifest = Manifest::new(run, self.files);
         manifest.recovery = self.recovery;
+        manifest.pause = self.pause;
         commit(&self.out, manifest, self.key.as_deref())
     }
 

@@ -12,10 +12,14 @@
 //! attribution they were given.
 //! Before the first packet, spools a killed process left are recovered.
 //!
+//! A full disk pauses evidence writing without stopping the capture: rows are held in memory
+//! up to `--hold`, what does not fit is counted, and writing resumes when space returns (see
+//! `sink` and `pause`).
+//!
 //! Not done: dropping privileges after opening the interface (the systemd unit limits the
-//! process to the capture capabilities instead), retention, a full-disk pause (a failed write
-//! stops the capture; see `sink`) and Prometheus metrics.
+//! process to the capture capabilities instead), retention and Prometheus metrics.
 
+pub mod pause;
 pub mod signals;
 pub mod sink;
 pub mod source;
