@@ -277,6 +277,14 @@ struct CaptureArgs {
     /// capture_stats and in an alert. Other write errors stop the capture.
     #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = sensor::live::units::parse_size)]
     hold: u64,
+    /// Once the interface is open and the keys are read, run as this user (for a sensor
+    /// started as root): supplementary groups cleared, group and user set for good, no
+    /// capability left. The evidence folder must be writable by that user.
+    #[arg(long, value_name = "NAME")]
+    user: Option<String>,
+    /// The group to run as with --user (default: the user's own group).
+    #[arg(long, value_name = "NAME", requires = "user")]
+    group: Option<String>,
     /// Log a status line (packets/s, Mbit/s, drops, writes, flows, memory) this often.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = sensor::live::units::parse_duration)]
     status_every: Duration,
@@ -285,6 +293,10 @@ struct CaptureArgs {
 fn run_capture(args: CaptureArgs) -> Result<ExitCode> {
     use sensor::live::{self, sink::SinkOptions, source::SourceOptions, LiveOptions, Policy};
 
+    let run_as = match &args.user {
+        Some(user) => Some(live::privileges::resolve(user, args.group.as_deref())?),
+        None => None,
+    };
     let policy = Policy::load(args.identities.as_deref(), args.delegations.as_deref())?;
     let signer = signing_key(args.signing_key.as_deref())?;
     let key_path = args.site_key.clone().unwrap_or_else(site_key::default_path);
@@ -324,6 +336,7 @@ fn run_capture(args: CaptureArgs) -> Result<ExitCode> {
         identities: args.identities.clone(),
         delegations: args.delegations.clone(),
         status_every: Some(args.status_every),
+        run_as,
     };
 
     let outcome = live::run(options, policy)?;

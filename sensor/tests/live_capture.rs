@@ -841,6 +841,113 @@ fn a_write_error_other_than_space_still_stops_the_capture() {
     assert!(!log.contains("paused"), "{log}");
 }
 
+/// Uid and gid of `name` as `id` tells them, `None` when there is no such user.
+fn user_ids(name: &str) -> Option<(u32, u32)> {
+    let id = |flag: &str| -> Option<u32> {
+        let out = Command::new("id").args([flag, name]).output().ok()?;
+        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    };
+    Some((id("-u")?, id("-g")?))
+}
+
+/// The value of `field` in `/proc/<pid>/status`, whitespace-normalised.
+fn proc_status(pid: u32, field: &str) -> String {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(&format!("{field}:")))
+        .unwrap_or_default();
+    let value = line.split_once(':').map_or("", |(_, v)| v);
+    value.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Started as root with `--user nobody` into a folder nobody owns: while capturing the process
+/// has nobody's ids (real, effective, saved, file system), no supplementary group and no
+/// capability; the evidence is written by that user, holds what `analyze` finds and verifies.
+#[test]
+fn user_option_drops_root_and_evidence_is_still_written() {
+    if !prerequisites() {
+        return;
+    }
+    let Some((uid, gid)) = user_ids("nobody") else {
+        assert!(std::env::var_os("CI").is_none(), "no user nobody on CI");
+        eprintln!("skipped: no user nobody");
+        return;
+    };
+    use std::os::unix::fs::MetadataExt;
+    let link = Link::new("u");
+    let work = scratch("user");
+    let capture = repo().join("fixtures-pcap/modbus-basic/capture.pcap");
+    let offline = work.join("offline");
+    analyze(&capture, &offline, None);
+    let live = work.join("live");
+    fs::create_dir(&live).expect("evidence folder");
+    std::os::unix::fs::chown(&live, Some(uid), Some(gid)).expect("chown");
+
+    let sensor = Sensor::start(&link, &live, &["--user", "nobody"]);
+    let pid = sensor.child.id();
+    let ids = format!("{uid} {uid} {uid} {uid}");
+    assert_eq!(proc_status(pid, "Uid"), ids, "{}", sensor.log());
+    assert_eq!(proc_status(pid, "Gid"), format!("{gid} {gid} {gid} {gid}"));
+    assert_eq!(proc_status(pid, "Groups"), "");
+    for caps in ["CapEff", "CapPrm", "CapAmb"] {
+        assert_eq!(proc_status(pid, caps), "0000000000000000", "{caps}");
+    }
+    assert!(sensor
+        .log()
+        .contains("privileges dropped: running as user nobody"));
+    link.replay(std::slice::from_ref(&capture), &["--topspeed"]);
+    let (ok, log) = sensor.stop();
+    assert!(ok, "capture failed: {log}");
+
+    verify(&live);
+    assert_eq!(
+        without_time(&writes(&live)),
+        without_time(&writes(&offline))
+    );
+    let owner = fs::metadata(live.join("manifest.json")).map(|m| m.uid());
+    assert_eq!(owner.ok(), Some(uid));
+}
+
+/// `--user nobody` with an evidence folder only root may write: the capture refuses to start
+/// and says which folder and what to do.
+#[test]
+fn user_option_refuses_a_folder_the_user_cannot_write() {
+    if !prerequisites() || user_ids("nobody").is_none() {
+        return;
+    }
+    let link = Link::new("w");
+    let work = scratch("user-refused");
+    let live = work.join("live");
+    fs::create_dir(&live).expect("evidence folder");
+
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &link.ns('b'),
+            BIN,
+            "capture",
+            "--interface",
+        ])
+        .arg(link.end('b'))
+        .arg("--out")
+        .arg(&live)
+        .arg("--site-key")
+        .arg(work.join("site-key"))
+        .args(["--user", "nobody"])
+        .output()
+        .expect("otwitness runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    let expected = format!(
+        "evidence folder {} is not writable by user nobody",
+        live.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(!live.join("manifest.json").exists());
+}
+
 /// A sensor killed with SIGKILL in the middle of a replay: the next start rebuilds the spools,
 /// records the recovery in the manifest, and the evidence holds, in order, every write whose
 /// request reached the sensor more than a second before the kill.

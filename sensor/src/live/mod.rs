@@ -10,16 +10,18 @@
 //! the new map applies to packets read after the reload, which includes those still in the
 //! kernel's buffer at that moment (up to 100 ms of traffic), and rows already written keep the
 //! attribution they were given.
-//! Before the first packet, spools a killed process left are recovered.
+//! With `--user`, root is given up once the interface is open and the keys are read, before
+//! anything else happens ([`privileges`]). Before the first packet, spools a killed process
+//! left are recovered.
 //!
 //! A full disk pauses evidence writing without stopping the capture: rows are held in memory
 //! up to `--hold`, what does not fit is counted, and writing resumes when space returns (see
 //! `sink` and `pause`).
 //!
-//! Not done: dropping privileges after opening the interface (the systemd unit limits the
-//! process to the capture capabilities instead), retention and Prometheus metrics.
+//! Not done: retention and Prometheus metrics.
 
 pub mod pause;
+pub mod privileges;
 pub mod signals;
 pub mod sink;
 pub mod source;
@@ -68,6 +70,8 @@ pub struct LiveOptions {
     pub delegations: Option<PathBuf>,
     /// How often the status line is logged; `None`: never.
     pub status_every: Option<Duration>,
+    /// Who to become once the interface is open (`--user`, `--group`); `None`: stay.
+    pub run_as: Option<privileges::Identity>,
 }
 
 /// The identity map and delegations, as loaded from their files.
@@ -131,6 +135,11 @@ pub struct LiveOutcome {
 /// capturing; in the last two cases whatever was spooled is recovered at the next start.
 pub fn run(options: LiveOptions, policy: Policy) -> Result<LiveOutcome> {
     let signals = Signals::register()?;
+    let mut source = Source::open(&options.source)?;
+    if let Some(who) = &options.run_as {
+        privileges::drop_to(who, &options.sink.out)?;
+    }
+
     let recovery = sink::recover(&options.sink)?;
     if let Some(recovery) = &recovery {
         log::warn!(
@@ -143,7 +152,6 @@ pub fn run(options: LiveOptions, policy: Policy) -> Result<LiveOutcome> {
         );
     }
 
-    let mut source = Source::open(&options.source)?;
     let link = source.link();
     let shared = Arc::new(Shared::new());
     let names: Arc<[String]> = Arc::from(vec![options.source.interface.clone()]);
