@@ -277,6 +277,10 @@ struct CaptureArgs {
     /// capture_stats and in an alert. Other write errors stop the capture.
     #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = sensor::live::units::parse_size)]
     hold: u64,
+    /// Serve Prometheus metrics (GET /metrics) on this address: a port alone (9417) listens on
+    /// loopback, or give the address (127.0.0.1:9417). Off by default.
+    #[arg(long, value_name = "ADDR", value_parser = sensor::live::metrics::parse_addr)]
+    metrics: Option<std::net::SocketAddr>,
     /// Once the interface is open and the keys are read, run as this user (for a sensor
     /// started as root): supplementary groups cleared, group and user set for good, no
     /// capability left. The evidence folder must be writable by that user.
@@ -337,6 +341,7 @@ fn run_capture(args: CaptureArgs) -> Result<ExitCode> {
         delegations: args.delegations.clone(),
         status_every: Some(args.status_every),
         run_as,
+        metrics: args.metrics,
     };
 
     let outcome = live::run(options, policy)?;

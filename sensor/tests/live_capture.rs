@@ -948,6 +948,169 @@ fn user_option_refuses_a_folder_the_user_cannot_write() {
     assert!(!live.join("manifest.json").exists());
 }
 
+/// Asks the sensor's metrics server in namespace `ns` for `path`, from inside the namespace;
+/// with `idle`, a connection that never sends anything is opened first and kept open. Returns
+/// the status, the seconds the answer took and the body.
+fn scrape(ns: &str, port: u16, path: &str, idle: bool) -> (u16, f64, String) {
+    let script = "import socket, sys, time, urllib.request, urllib.error\n\
+                  port, path = int(sys.argv[1]), sys.argv[2]\n\
+                  idle = socket.create_connection(('127.0.0.1', port)) if sys.argv[3] == '1' \
+                  else None\n\
+                  start = time.time()\n\
+                  try:\n\
+                  \x20   r = urllib.request.urlopen(f'http://127.0.0.1:{port}{path}', timeout=10)\n\
+                  \x20   status, body = r.status, r.read().decode()\n\
+                  except urllib.error.HTTPError as e:\n\
+                  \x20   status, body = e.code, ''\n\
+                  print(status)\n\
+                  print(f'{time.time() - start:.3f}')\n\
+                  sys.stdout.write(body)\n";
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns, "python3", "-c", script])
+        .args([
+            port.to_string().as_str(),
+            path,
+            if idle { "1" } else { "0" },
+        ])
+        .output()
+        .expect("python3 runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "scrape: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut lines = text.splitn(3, '\n');
+    let status = lines.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let seconds = lines
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(f64::MAX);
+    (status, seconds, lines.next().unwrap_or("").to_owned())
+}
+
+/// Samples of an exposition text by metric name, checking that each has HELP and TYPE lines
+/// and that the counters are named `_total`.
+fn samples(text: &str) -> BTreeMap<String, u64> {
+    let mut found = BTreeMap::new();
+    let (mut helped, mut typed) = (Vec::new(), BTreeMap::new());
+    for line in text.lines() {
+        let words: Vec<&str> = line.split(' ').collect();
+        match words.as_slice() {
+            ["#", "HELP", name, ..] => helped.push(name.to_string()),
+            ["#", "TYPE", name, kind] => {
+                typed.insert(name.to_string(), kind.to_string());
+            }
+            [sample, value] => {
+                let name = sample.split('{').next().unwrap_or("").to_owned();
+                assert!(sample.ends_with('}'), "{line}");
+                let value = value.parse().unwrap_or_else(|_| panic!("{line}"));
+                found.insert(name, value);
+            }
+            _ => panic!("not exposition text: {line:?}"),
+        }
+    }
+    for name in found.keys() {
+        assert!(helped.contains(name), "no HELP for {name}");
+        let kind = typed.get(name).map(String::as_str);
+        let expected = if name.ends_with("_total") {
+            "counter"
+        } else {
+            "gauge"
+        };
+        assert_eq!(kind, Some(expected), "{name}");
+    }
+    found
+}
+
+/// Metrics scraped during a paced replay count the packets read so far: they grow between two
+/// scrapes, stay below what the replay sends, and a scrape after the replay has exactly the
+/// packets and writes the evidence holds. Other paths are 404, and a client that connects and
+/// sends nothing delays a scrape by at most the server's two seconds.
+#[test]
+fn metrics_count_packets_while_capturing() {
+    if !prerequisites() {
+        return;
+    }
+    const PORT: u16 = 9417;
+    let link = Link::new("m");
+    let work = scratch("metrics");
+    let live = work.join("live");
+    let capture = repo().join("fixtures-pcap/modbus-basic/capture.pcap");
+    ip(&["-n", &link.ns('b'), "link", "set", "lo", "up"]);
+
+    let sensor = Sensor::start(&link, &live, &["--metrics", &PORT.to_string()]);
+    let ns = link.ns('b');
+    let (status, _, first) = scrape(&ns, PORT, "/metrics", false);
+    assert_eq!(status, 200, "{}", sensor.log());
+    assert_eq!(samples(&first).get("otwitness_packets_total"), Some(&0));
+
+    let replay = {
+        let (ns_a, dev) = (link.ns('a'), link.end('a'));
+        let capture = capture.clone();
+        std::thread::spawn(move || {
+            Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    &ns_a,
+                    "tcpreplay",
+                    "-q",
+                    "--pps",
+                    "50",
+                    "-i",
+                    &dev,
+                ])
+                .arg(&capture)
+                .output()
+        })
+    };
+    std::thread::sleep(Duration::from_millis(1200));
+    let during = samples(&scrape(&ns, PORT, "/metrics", false).2);
+    std::thread::sleep(Duration::from_millis(600));
+    let later = samples(&scrape(&ns, PORT, "/metrics", false).2);
+    let replayed = replay.join().expect("replay thread");
+    assert!(replayed.map(|o| o.status.success()).unwrap_or(false));
+    std::thread::sleep(Duration::from_millis(800));
+    let (status, _, last) = scrape(&ns, PORT, "/metrics?x=1", false);
+    assert_eq!(status, 200);
+    let last = samples(&last);
+    let (missing, _, _) = scrape(&ns, PORT, "/other", false);
+    assert_eq!(missing, 404);
+    let (status, seconds, _) = scrape(&ns, PORT, "/metrics", true);
+    assert_eq!(status, 200);
+    eprintln!("metrics: a scrape behind a silent client took {seconds:.2} s");
+    assert!(
+        seconds < 4.0,
+        "a silent client held the scrape {seconds:.1} s"
+    );
+
+    let (ok, log) = sensor.stop();
+    assert!(ok, "capture failed: {log}");
+    verify(&live);
+    let get = |s: &BTreeMap<String, u64>, name: &str| s.get(name).copied();
+    let packets = "otwitness_packets_total";
+    let (during, later) = (get(&during, packets), get(&later, packets));
+    let total = manifest(&live)["packets"].as_u64();
+    eprintln!(
+        "metrics: packets {during:?} then {later:?} during the replay, {:?} after it, \
+         {total:?} in the manifest",
+        get(&last, packets)
+    );
+    assert!(during > Some(0), "{log}");
+    assert!(later > during, "{during:?} then {later:?}");
+    // At 50 packets/s, 1.2 s into a replay of about 3 s: not the whole capture yet.
+    assert!(during < total, "{during:?} of {total:?}");
+    // Nothing was replayed after the last scrape: it saw every packet the sensor read, and
+    // every write row.
+    assert_eq!(get(&last, packets), total, "{log}");
+    let written = writes(&live).len() as u64;
+    assert!(written > 0);
+    assert_eq!(get(&last, "otwitness_writes_total"), Some(written));
+    assert_eq!(get(&last, "otwitness_evidence_paused"), Some(0));
+    assert!(get(&last, "otwitness_resident_memory_bytes") > Some(1 << 20));
+}
+
 /// A sensor killed with SIGKILL in the middle of a replay: the next start rebuilds the spools,
 /// records the recovery in the manifest, and the evidence holds, in order, every write whose
 /// request reached the sensor more than a second before the kill.

@@ -18,8 +18,12 @@
 //! up to `--hold`, what does not fit is counted, and writing resumes when space returns (see
 //! `sink` and `pause`).
 //!
-//! Not done: retention and Prometheus metrics.
+//! With `--metrics`, a small HTTP server thread serves the running totals to Prometheus
+//! ([`metrics`]).
+//!
+//! Not done: retention.
 
+pub mod metrics;
 pub mod pause;
 pub mod privileges;
 pub mod signals;
@@ -72,6 +76,8 @@ pub struct LiveOptions {
     pub status_every: Option<Duration>,
     /// Who to become once the interface is open (`--user`, `--group`); `None`: stay.
     pub run_as: Option<privileges::Identity>,
+    /// Where to serve Prometheus metrics; `None`: nowhere.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// The identity map and delegations, as loaded from their files.
@@ -136,6 +142,16 @@ pub struct LiveOutcome {
 pub fn run(options: LiveOptions, policy: Policy) -> Result<LiveOutcome> {
     let signals = Signals::register()?;
     let mut source = Source::open(&options.source)?;
+    let shared = Arc::new(Shared::new());
+    // Bound before giving up root, so a port below 1024 is possible.
+    let metrics = match options.metrics {
+        Some(addr) => Some(metrics::MetricsServer::start(
+            addr,
+            shared.clone(),
+            options.source.interface.clone(),
+        )?),
+        None => None,
+    };
     if let Some(who) = &options.run_as {
         privileges::drop_to(who, &options.sink.out)?;
     }
@@ -153,7 +169,6 @@ pub fn run(options: LiveOptions, policy: Policy) -> Result<LiveOutcome> {
     }
 
     let link = source.link();
-    let shared = Arc::new(Shared::new());
     let names: Arc<[String]> = Arc::from(vec![options.source.interface.clone()]);
     let workers = options.workers.max(1);
 
@@ -215,6 +230,9 @@ pub fn run(options: LiveOptions, policy: Policy) -> Result<LiveOutcome> {
     let sunk = sink
         .join()
         .map_err(|_| anyhow!("the evidence thread panicked"))?;
+    if let Some(server) = metrics {
+        server.stop();
+    }
 
     sunk?;
     captured?;

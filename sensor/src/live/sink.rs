@@ -297,6 +297,7 @@ impl Sink {
     /// (the rows are then held); any other failure is returned and stops the capture.
     fn store(&mut self, evidence: Evidence, stats: Option<CaptureStatsRow>) -> Result<()> {
         let writes = evidence.writes.len() as u64;
+        let alerts = evidence.alerts.len() as u64;
         if self.pause.is_some() {
             self.hold(evidence, stats);
             return Ok(());
@@ -305,6 +306,7 @@ impl Sink {
         match self.write_synced(&evidence, stats.as_ref()) {
             Ok(()) => {
                 self.shared.writes.fetch_add(writes, Ordering::Relaxed);
+                self.shared.alerts.fetch_add(alerts, Ordering::Relaxed);
                 Ok(())
             }
             Err(error) if no_space(&error) => {
@@ -331,9 +333,11 @@ impl Sink {
             return;
         };
         let writes = evidence.writes.len() as u64;
+        let alerts = evidence.alerts.len() as u64;
         let lost_before = pause.hold.lost_rows();
         if pause.hold.push(evidence, stats, now_us()) {
             self.shared.writes.fetch_add(writes, Ordering::Relaxed);
+            self.shared.alerts.fetch_add(alerts, Ordering::Relaxed);
         } else if lost_before == 0 {
             log::error!(
                 "capture {}: the {} bytes of memory that hold evidence during the pause are \

@@ -3,7 +3,7 @@
 //!
 //! The capture thread owns the packet and drop counters, the evidence thread the row counters,
 //! the workers their open flows; everyone may read. Not done here: the manifests and the drop
-//! alerts (the evidence thread's job), Prometheus metrics (not implemented).
+//! alerts (the evidence thread's job), serving metrics (`metrics`).
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
@@ -26,8 +26,10 @@ pub struct Shared {
     /// Capture time of the first and last packet (µs), `i64::MIN` before the first.
     pub first_ts_us: AtomicI64,
     pub last_ts_us: AtomicI64,
-    /// Rows of `writes` written so far, and files committed in manifests.
+    /// Rows of `writes` and of `alerts` written so far (or held while writing is paused), and
+    /// manifests committed.
     pub writes: AtomicU64,
+    pub alerts: AtomicU64,
     pub manifests: AtomicU64,
     /// Flows held by all workers right now.
     pub flows: AtomicU64,
