@@ -277,6 +277,14 @@ struct CaptureArgs {
     /// capture_stats and in an alert. Other write errors stop the capture.
     #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = sensor::live::units::parse_size)]
     hold: u64,
+    /// At each rotation, remove evidence files committed more than this many days ago; the
+    /// manifest records each (name, hash, when, why), so `verify` still passes.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    keep_days: Option<u32>,
+    /// At each rotation, remove the oldest committed evidence files while the folder's
+    /// evidence weighs more than this (e.g. 50G); the newest files always stay.
+    #[arg(long, value_name = "SIZE", value_parser = sensor::live::units::parse_size)]
+    keep_size: Option<u64>,
     /// Serve Prometheus metrics (GET /metrics) on this address: a port alone (9417) listens on
     /// loopback, or give the address (127.0.0.1:9417). Off by default.
     #[arg(long, value_name = "ADDR", value_parser = sensor::live::metrics::parse_addr)]
@@ -334,6 +342,10 @@ fn run_capture(args: CaptureArgs) -> Result<ExitCode> {
             rotate_bytes: args.rotate_size,
             signing_key: signer.map(|(key, _)| Arc::new(key)),
             hold_bytes: args.hold,
+            retention: live::retention::Limits {
+                keep_days: args.keep_days,
+                keep_bytes: args.keep_size,
+            },
         },
         workers,
         engine,

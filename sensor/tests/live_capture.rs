@@ -11,7 +11,7 @@
 
 mod support;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -1109,6 +1109,121 @@ fn metrics_count_packets_while_capturing() {
     assert_eq!(get(&last, "otwitness_writes_total"), Some(written));
     assert_eq!(get(&last, "otwitness_evidence_paused"), Some(0));
     assert!(get(&last, "otwitness_resident_memory_bytes") > Some(1 << 20));
+}
+
+/// Every manifest of the chain, oldest first.
+fn chain(dir: &Path) -> Vec<Value> {
+    let mut manifests = vec![manifest(dir)];
+    while let Some(previous) = manifests
+        .last()
+        .and_then(|m| m["previous"]["path"].as_str())
+    {
+        let text = fs::read_to_string(dir.join(previous)).expect("archived manifest");
+        manifests.push(serde_json::from_str(&text).expect("manifest JSON"));
+    }
+    manifests.reverse();
+    manifests
+}
+
+/// A tiny `--keep-size` with a rotation after every hand-over: the oldest files are removed as
+/// the evidence grows, each removal is recorded (path, the hash its manifest listed, when,
+/// why) in the manifest of the rotation that made it, what is kept fits in the limit unless
+/// only the newest files are left, and `verify` passes; removing a file no manifest retired
+/// still fails it.
+#[test]
+fn retention_retires_the_oldest_files_and_verify_still_passes() {
+    if !prerequisites() {
+        return;
+    }
+    const LIMIT: u64 = 48 * 1024;
+    let link = Link::new("t");
+    let work = scratch("retention");
+    let live = work.join("live");
+    let capture = repo().join("fixtures-pcap/modbus-basic/capture.pcap");
+
+    let limit = LIMIT.to_string();
+    let sensor = Sensor::start(
+        &link,
+        &live,
+        &[
+            "--rotate-size",
+            "1",
+            "--rotate",
+            "1h",
+            "--keep-size",
+            &limit,
+        ],
+    );
+    link.replay(std::slice::from_ref(&capture), &["--pps", "100"]);
+    let (ok, log) = sensor.stop();
+    assert!(ok, "capture failed: {log}");
+
+    let report = verify(&live);
+    let manifests = chain(&live);
+    let mut listed: BTreeMap<String, (String, u64)> = BTreeMap::new();
+    let mut retired = Vec::new();
+    for m in &manifests {
+        for r in m["retired"].as_array().into_iter().flatten() {
+            let path = r["path"].as_str().expect("path").to_owned();
+            let (sha256, bytes) = listed
+                .remove(&path)
+                .expect("retired file was listed before");
+            assert_eq!(r["sha256"].as_str(), Some(sha256.as_str()), "{r}");
+            assert_eq!(r["bytes"].as_u64(), Some(bytes), "{r}");
+            assert!(
+                r["why"].as_str().unwrap_or("").contains("--keep-size"),
+                "{r}"
+            );
+            assert!(!live.join(&path).exists(), "{path} retired but present");
+            retired.push(path);
+        }
+        for f in m["files"].as_array().into_iter().flatten() {
+            let path = f["path"].as_str().expect("path").to_owned();
+            let entry = (
+                f["sha256"].as_str().unwrap_or("").to_owned(),
+                f["bytes"].as_u64().unwrap_or(0),
+            );
+            listed.insert(path, entry);
+        }
+    }
+    let kept: u64 = listed.values().map(|(_, bytes)| bytes).sum();
+    let newest: BTreeSet<&str> = manifests
+        .last()
+        .and_then(|m| m["files"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["path"].as_str())
+        .collect();
+    eprintln!(
+        "retention: {} manifests, {} files retired, {} kept ({kept} bytes, limit {LIMIT})",
+        manifests.len(),
+        retired.len(),
+        listed.len()
+    );
+    assert!(!retired.is_empty(), "nothing retired: {log}");
+    assert!(
+        kept <= LIMIT || listed.keys().all(|p| newest.contains(p.as_str())),
+        "{kept} bytes kept"
+    );
+    for path in listed.keys() {
+        assert!(live.join(path).is_file(), "{path} kept but absent");
+    }
+    assert!(
+        report.contains(&format!("({} retired by retention", retired.len())),
+        "{report}"
+    );
+
+    // A kept file removed by hand is still missing evidence.
+    let victim = listed.keys().next().expect("a kept file");
+    fs::remove_file(live.join(victim)).expect("remove a kept file");
+    let out = Command::new(BIN)
+        .arg("verify")
+        .arg(&live)
+        .output()
+        .expect("verify runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains(&format!("missing: {victim}")), "{text}");
 }
 
 /// A sensor killed with SIGKILL in the middle of a replay: the next start rebuilds the spools,

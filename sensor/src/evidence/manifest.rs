@@ -61,6 +61,21 @@ pub struct Manifest {
     /// manifest is the one of its resumption. Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause: Option<PauseRecord>,
+    /// Files listed by earlier manifests of the chain that a retention limit removed when this
+    /// manifest was committed. Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retired: Vec<RetiredFile>,
+}
+
+/// One file a retention limit removed: which, with the hash its manifest recorded, when and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetiredFile {
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+    /// Wall clock, RFC 3339.
+    pub retired: String,
+    pub why: String,
 }
 
 /// `pause`: an interval in which a live capture could not write evidence (the disk was full),
@@ -257,6 +272,7 @@ impl Manifest {
             signature: None,
             recovery: None,
             pause: None,
+            retired: Vec::new(),
         }
     }
 

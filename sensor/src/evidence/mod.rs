@@ -53,7 +53,7 @@ pub use digest::{sha256_file, sha256_hex};
 pub use error::EvidenceError;
 pub use manifest::{
     canonical_bytes, rfc3339_us, FileEntry, InputEntry, Manifest, ManifestSignature, PauseRecord,
-    PreviousManifest, Recovery, RowCounts, TimeSpan, Tool, FORMAT,
+    PreviousManifest, Recovery, RetiredFile, RowCounts, TimeSpan, Tool, FORMAT,
 };
 pub use partition::{date_of, list_parquet};
 pub use report::{

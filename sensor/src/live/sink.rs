@@ -56,6 +56,7 @@ use anyhow::{Context, Result};
 use chrono::NaiveDate;
 
 use super::pause::{dir_bytes, free_bytes, no_space, Hold};
+use super::retention::{remove_files, Limits, Retention};
 use super::stats::{rss_bytes, Shared, Snapshot};
 use super::workers::Rows;
 use crate::evidence::rfc3339_us;
@@ -98,6 +99,8 @@ pub struct SinkOptions {
     pub signing_key: Option<Arc<SigningKey>>,
     /// Most bytes of rows held in memory while evidence writing is paused (a full disk).
     pub hold_bytes: u64,
+    /// How much committed evidence to keep (`--keep-days`, `--keep-size`).
+    pub retention: Limits,
 }
 
 impl SinkOptions {
@@ -190,6 +193,8 @@ struct Sink {
     at_drop_check: Snapshot,
     /// Set while evidence writing is paused for lack of space.
     pause: Option<Pause>,
+    /// The committed files, when a retention limit is set.
+    retention: Option<Retention>,
 }
 
 /// A pause of evidence writing (see [`super::pause`]).
@@ -205,6 +210,11 @@ impl Sink {
         let writer = options.writer()?;
         let now = Instant::now();
         let start = shared.snapshot();
+        let retention = if options.retention.any() {
+            Some(Retention::load(&options.out, options.retention)?)
+        } else {
+            None
+        };
         Ok(Sink {
             options,
             shared,
@@ -217,6 +227,7 @@ impl Sink {
             drops_checked: now,
             at_drop_check: start,
             pause: None,
+            retention,
         })
     }
 
@@ -506,6 +517,9 @@ impl Sink {
             }
         };
         remove_spools(&recovered.spools)?;
+        if let Some(retention) = self.retention.as_mut() {
+            retention.add(&manifest);
+        }
 
         log::info!(
             "capture {}: evidence writing resumed after {:.0} s: {rebuilt_files} files \
@@ -659,6 +673,11 @@ impl Sink {
             return Err(error.into());
         }
         let files = writer.files().to_vec();
+        let retired = match &self.retention {
+            Some(retention) => retention.select(now_us(), files.iter().map(|f| f.bytes).sum()),
+            None => Vec::new(),
+        };
+        writer.set_retired(retired.clone());
         let manifest = match writer.commit(&run) {
             Ok(manifest) => manifest,
             Err(error) => {
@@ -668,6 +687,20 @@ impl Sink {
             }
         };
         remove_spools(&spools)?;
+        if let Some(retention) = self.retention.as_mut() {
+            retention.add(&manifest);
+            if !retired.is_empty() {
+                remove_files(&out, retired.iter().map(|r| r.path.as_str()));
+                log::info!(
+                    "capture {}: retention retired {} files ({} bytes; {}), {} bytes kept",
+                    self.options.interface,
+                    retired.len(),
+                    retired.iter().map(|r| r.bytes).sum::<u64>(),
+                    retired[0].why,
+                    retention.bytes(),
+                );
+            }
+        }
 
         self.at_rotation = now;
         self.rotation_started = Instant::now();
