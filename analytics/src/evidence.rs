@@ -149,6 +149,8 @@ text_enum!(
         CaptureDamaged => "capture_damaged",
         CaptureDrops => "capture_drops",
         DelegationTie => "delegation_tie",
+        EvidencePaused => "evidence_paused",
+        EvidenceResumed => "evidence_resumed",
     }
 );
 

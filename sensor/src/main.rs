@@ -272,6 +272,31 @@ struct CaptureArgs {
     /// Most flows held at once, over all workers.
     #[arg(long, value_name = "N", default_value_t = 1 << 20)]
     max_flows: usize,
+    /// When the disk is full, capture and analysis go on and the rows found are held in this
+    /// much memory (e.g. 256M) until space returns; rows beyond it are counted as lost, in
+    /// capture_stats and in an alert. Other write errors stop the capture.
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = sensor::live::units::parse_size)]
+    hold: u64,
+    /// At each rotation, remove evidence files committed more than this many days ago; the
+    /// manifest records each (name, hash, when, why), so `verify` still passes.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    keep_days: Option<u32>,
+    /// At each rotation, remove the oldest committed evidence files while the folder's
+    /// evidence weighs more than this (e.g. 50G); the newest files always stay.
+    #[arg(long, value_name = "SIZE", value_parser = sensor::live::units::parse_size)]
+    keep_size: Option<u64>,
+    /// Serve Prometheus metrics (GET /metrics) on this address: a port alone (9417) listens on
+    /// loopback, or give the address (127.0.0.1:9417). Off by default.
+    #[arg(long, value_name = "ADDR", value_parser = sensor::live::metrics::parse_addr)]
+    metrics: Option<std::net::SocketAddr>,
+    /// Once the interface is open and the keys are read, run as this user (for a sensor
+    /// started as root): supplementary groups cleared, group and user set for good, no
+    /// capability left. The evidence folder must be writable by that user.
+    #[arg(long, value_name = "NAME")]
+    user: Option<String>,
+    /// The group to run as with --user (default: the user's own group).
+    #[arg(long, value_name = "NAME", requires = "user")]
+    group: Option<String>,
     /// Log a status line (packets/s, Mbit/s, drops, writes, flows, memory) this often.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = sensor::live::units::parse_duration)]
     status_every: Duration,
@@ -280,6 +305,10 @@ struct CaptureArgs {
 fn run_capture(args: CaptureArgs) -> Result<ExitCode> {
     use sensor::live::{self, sink::SinkOptions, source::SourceOptions, LiveOptions, Policy};
 
+    let run_as = match &args.user {
+        Some(user) => Some(live::privileges::resolve(user, args.group.as_deref())?),
+        None => None,
+    };
     let policy = Policy::load(args.identities.as_deref(), args.delegations.as_deref())?;
     let signer = signing_key(args.signing_key.as_deref())?;
     let key_path = args.site_key.clone().unwrap_or_else(site_key::default_path);
@@ -312,12 +341,19 @@ fn run_capture(args: CaptureArgs) -> Result<ExitCode> {
             rotate_every: args.rotate,
             rotate_bytes: args.rotate_size,
             signing_key: signer.map(|(key, _)| Arc::new(key)),
+            hold_bytes: args.hold,
+            retention: live::retention::Limits {
+                keep_days: args.keep_days,
+                keep_bytes: args.keep_size,
+            },
         },
         workers,
         engine,
         identities: args.identities.clone(),
         delegations: args.delegations.clone(),
         status_every: Some(args.status_every),
+        run_as,
+        metrics: args.metrics,
     };
 
     let outcome = live::run(options, policy)?;

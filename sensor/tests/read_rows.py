@@ -29,6 +29,7 @@ COLUMNS = {
     "alerts": ["kind", "severity", "detail"],
     "capture_stats": [
         "packets", "bytes", "kernel_drops", "interface_drops", "queue_drops", "writes",
+        "evidence_rows_lost",
     ],
     "sessions": [
         "protocol", "client_ip", "server_ip", "server_port", "reads", "writes", "credentials",

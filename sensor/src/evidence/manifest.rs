@@ -57,6 +57,45 @@ pub struct Manifest {
     /// manifests without a recovery encode (and are signed) exactly as before this field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery: Option<Recovery>,
+    /// Set when a live capture paused writing evidence for lack of disk space and this
+    /// manifest is the one of its resumption. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<PauseRecord>,
+    /// Files listed by earlier manifests of the chain that a retention limit removed when this
+    /// manifest was committed. Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retired: Vec<RetiredFile>,
+}
+
+/// One file a retention limit removed: which, with the hash its manifest recorded, when and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetiredFile {
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+    /// Wall clock, RFC 3339.
+    pub retired: String,
+    pub why: String,
+}
+
+/// `pause`: an interval in which a live capture could not write evidence (the disk was full),
+/// and what became of the rows found meanwhile.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PauseRecord {
+    /// When writing stopped and when it resumed (wall clock, RFC 3339).
+    pub started: String,
+    pub ended: String,
+    /// The error that paused writing; it names the file.
+    pub cause: String,
+    /// Rows found during the pause and held in memory, now written in this manifest's files.
+    pub held_rows: u64,
+    /// Rows found during the pause and lost because the memory bound was reached, per table,
+    /// and when the first of them was lost (every row after it, until `ended`, was lost too).
+    pub lost_rows: RowCounts,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_since: Option<String>,
+    /// Files that were open when writing stopped, rebuilt whole from their spools.
+    pub rebuilt_files: u64,
 }
 
 /// `recovery`: what was rebuilt from spool files at the start of a live capture.
@@ -232,6 +271,8 @@ impl Manifest {
             files,
             signature: None,
             recovery: None,
+            pause: None,
+            retired: Vec::new(),
         }
     }
 

@@ -52,8 +52,8 @@ pub use columns::{CaptureStatsRow, Columns, RowContext, TableRow};
 pub use digest::{sha256_file, sha256_hex};
 pub use error::EvidenceError;
 pub use manifest::{
-    canonical_bytes, FileEntry, InputEntry, Manifest, ManifestSignature, PreviousManifest,
-    Recovery, RowCounts, TimeSpan, Tool, FORMAT,
+    canonical_bytes, rfc3339_us, FileEntry, InputEntry, Manifest, ManifestSignature, PauseRecord,
+    PreviousManifest, Recovery, RetiredFile, RowCounts, TimeSpan, Tool, FORMAT,
 };
 pub use partition::{date_of, list_parquet};
 pub use report::{

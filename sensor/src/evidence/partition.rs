@@ -2,8 +2,11 @@
 //!
 //! The date is the UTC calendar date of the row's capture time. Part numbers only grow: a new
 //! file takes one more than the highest number already used in its folder (by a published file
-//! or a leftover temporary one), so a second run, a rotation or a deleted file never causes a
-//! name to be reused. This module names and claims files; writing them is `parquet`'s job.
+//! or a leftover temporary one), so a second run or a rotation never causes a name to be
+//! reused. Known shortcoming: removing the highest-numbered files of a folder frees their
+//! numbers; a live capture's retention can empty a folder so, and then records every retired
+//! name in a manifest, which is what lets `verify` accept the name listed again. This module
+//! names and claims files; writing them is `parquet`'s job.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;

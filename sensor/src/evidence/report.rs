@@ -19,6 +19,8 @@ pub struct VerifyReport {
     pub manifests: Vec<String>,
     /// Files listed by the chain's manifests that were checked.
     pub files_checked: u64,
+    /// Files listed by the chain's manifests, retired by a later one and absent as recorded.
+    pub files_retired: u64,
     pub problems: Vec<Problem>,
     /// One entry per distinct input (name and hash) named by the chain's manifests.
     pub inputs: Vec<InputCheck>,
@@ -311,9 +313,13 @@ impl fmt::Display for VerifyReport {
         }
 
         let verdict = if self.is_ok() { "ok" } else { "FAILED" };
+        let retired = match self.files_retired {
+            0 => String::new(),
+            n => format!(" ({n} retired by retention, absent as recorded)"),
+        };
         writeln!(
             f,
-            "{verdict}: {} manifests, {} files checked, {} problems",
+            "{verdict}: {} manifests, {} files checked{retired}, {} problems",
             self.manifests.len(),
             self.files_checked,
             self.problems.len()
@@ -330,6 +336,7 @@ mod tests {
         let report = VerifyReport {
             manifests: vec!["manifest.json".to_owned()],
             files_checked: 5,
+            files_retired: 0,
             problems: vec![
                 Problem::Altered {
                     path: "writes/date=2026-12-03/part-00000.parquet".to_owned(),

@@ -265,6 +265,7 @@ fn capture_stats_schema() -> SchemaRef {
         int64("queue_drops"),
         int64("open_flows"),
         int64("writes"),
+        int64("evidence_rows_lost"),
     ]))
 }
 

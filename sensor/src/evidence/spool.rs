@@ -56,6 +56,9 @@ pub struct SpooledWriter<R: TableRow> {
     columns: R::Columns,
     ctx: Arc<RowContext>,
     unsynced: bool,
+    /// The spool's length and the rows it held at the last successful sync.
+    synced_len: u64,
+    synced_rows: u64,
 }
 
 impl<R: TableRow> SpooledWriter<R> {
@@ -72,9 +75,16 @@ impl<R: TableRow> SpooledWriter<R> {
             .create_new(true)
             .open(&spool_path)
             .map_err(|e| EvidenceError::io("create", &spool_path, e))?;
-        let spool = StreamWriter::try_new(file, &R::TABLE.schema()).map_err(|error| {
-            EvidenceError::io("start the spool", &spool_path, io::Error::other(error))
-        })?;
+        // A spool that could not be started holds no row; leaving it would make the next
+        // recovery report it unreadable.
+        let spool = match StreamWriter::try_new(file, &R::TABLE.schema()) {
+            Ok(spool) => spool,
+            Err(error) => {
+                let _ = fs::remove_file(&spool_path);
+                let error = io::Error::other(error);
+                return Err(EvidenceError::io("start the spool", &spool_path, error));
+            }
+        };
         if let Some(dir) = spool_path.parent() {
             sync_dir(dir)?;
         }
@@ -86,6 +96,8 @@ impl<R: TableRow> SpooledWriter<R> {
             columns: R::Columns::with_capacity(BATCH_ROWS.min(1024)),
             ctx: writer.context(),
             unsynced: true,
+            synced_len: 0,
+            synced_rows: 0,
         })
     }
 
@@ -125,8 +137,59 @@ impl<R: TableRow> SpooledWriter<R> {
             .get_ref()
             .sync_data()
             .map_err(|e| EvidenceError::io("sync", &self.spool_path, e))?;
+        self.synced_len = self
+            .spool
+            .get_ref()
+            .metadata()
+            .map_err(|e| EvidenceError::io("inspect", &self.spool_path, e))?
+            .len();
+        self.synced_rows = self.table.rows();
         self.unsynced = false;
         Ok(())
+    }
+
+    /// Gives the file up after a failed write, leaving exactly the rows of the last successful
+    /// [`SpooledWriter::sync`]: the Parquet file's temporary file is removed, the spool is cut
+    /// back to its length at that sync (or removed when it held no row then), so a record
+    /// half written by the failure is gone and the next recovery rebuilds the file whole.
+    /// Cutting a file shorter needs no free space. Until the spool is rebuilt
+    /// ([`recover_spools`]), only the spool holds the file's part number: rebuild before
+    /// opening new files in that partition, or the new file may claim the same name.
+    ///
+    /// # Errors
+    ///
+    /// The spool cannot be cut or removed; its unsynced tail may then hold rows that the
+    /// caller also keeps elsewhere.
+    pub fn abandon(self) -> Result<()> {
+        let SpooledWriter {
+            table,
+            spool,
+            spool_path,
+            synced_len,
+            synced_rows,
+            ..
+        } = self;
+        drop(table);
+        drop(spool);
+
+        if synced_rows == 0 {
+            match fs::remove_file(&spool_path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(EvidenceError::io("remove", &spool_path, e)),
+            }
+            return match spool_path.parent() {
+                Some(dir) => sync_dir(dir),
+                None => Ok(()),
+            };
+        }
+        let file = OpenOptions::new()
+            .write(true)
+            .open(&spool_path)
+            .map_err(|e| EvidenceError::io("open", &spool_path, e))?;
+        file.set_len(synced_len)
+            .map_err(|e| EvidenceError::io("cut back", &spool_path, e))?;
+        sync_file(&file, &spool_path)
     }
 
     /// Rows written so far.
@@ -439,6 +502,38 @@ mod tests {
         assert!(again.files().is_empty());
         remove_spools(&second.spools)?;
         assert!(!spool.exists());
+        let _ = fs::remove_dir_all(&out);
+        Ok(())
+    }
+
+    /// A write that failed after the last sync (as a full disk makes it fail): abandoning the
+    /// file leaves the spool with exactly the synced rows, no temporary file, and a writer that
+    /// never synced a row leaves no spool at all.
+    #[test]
+    fn an_abandoned_writer_keeps_only_its_synced_rows() -> Result<()> {
+        let out = scratch("abandoned");
+        let date = date_of(alert(1).at.ts_us);
+        let ew = writer(&out)?;
+
+        let mut open = SpooledWriter::<AlertRow>::create(&ew, date)?;
+        let rel = open.table.rel_path().to_owned();
+        open.write(&[alert(1), alert(2)])?;
+        open.sync()?;
+        open.write(&[alert(3), alert(4), alert(5)])?;
+        let never_synced = SpooledWriter::<AlertRow>::create(&ew, date)?;
+        let unsynced_rel = never_synced.table.rel_path().to_owned();
+        open.abandon()?;
+        never_synced.abandon()?;
+
+        assert!(!out.join(format!("{rel}.tmp")).exists());
+        assert!(!spool_path(&out, &unsynced_rel).exists());
+        assert!(!out.join(format!("{unsynced_rel}.tmp")).exists());
+        let mut ew = writer(&out)?;
+        let recovered = recover_spools(&mut ew, &BTreeSet::new())?;
+        assert_eq!(recovered.recovery.spools, 1);
+        assert_eq!(recovered.recovery.rows, 2);
+        assert_eq!(recovered.recovery.torn_tails, 0);
+        assert_eq!(ew.files()[0].path, rel);
         let _ = fs::remove_dir_all(&out);
         Ok(())
     }

@@ -2,8 +2,9 @@
 //!
 //! Steps: read `manifest.json`, then follow `previous` links back to the first manifest,
 //! checking each link's SHA-256 and sequence; recompute the SHA-256 and size of every file the
-//! chain lists; list every `*.parquet` under the table folders that no manifest lists; and for
-//! each input capture still found at its recorded path, recompute its hash; and check every
+//! chain lists (a file a later manifest records as retired by a retention limit may be
+//! absent); list every `*.parquet` under the table folders that no manifest lists; and for each
+//! input capture still found at its recorded path, recompute its hash; and check every
 //! manifest's signature.
 //!
 //! Verification proves the files are what the manifests say. Without a signature it cannot prove
@@ -18,7 +19,7 @@
 //! manifest of the chain is signed (a signature was dropped or never made). A folder nobody
 //! signed verifies without a pinned key, and its report says so for each manifest.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io;
 use std::path::Path;
@@ -26,7 +27,7 @@ use std::path::Path;
 use super::chain::MANIFEST;
 use super::digest::{sha256_file, sha256_hex};
 use super::error::{EvidenceError, Result};
-use super::manifest::{canonical_bytes, Manifest};
+use super::manifest::{canonical_bytes, FileEntry, Manifest};
 use super::partition::list_parquet;
 use super::report::{
     InputCheck, InputState, LinkFault, Problem, SignatureCheck, SignatureFault, SignatureState,
@@ -177,10 +178,42 @@ fn broken(manifest: &str, previous: &str, fault: LinkFault) -> Problem {
 }
 
 /// Checks every file the chain lists, oldest manifest first. Returns the listed paths.
+///
+/// Manifests are read in order. A manifest's `retired` entries take files listed by earlier
+/// manifests (with the hash they recorded) out of the evidence: such a file may be absent, and
+/// its name may be listed again by a later manifest (a retention limit emptied its folder, so
+/// the part number was free). A retirement of a file not in the evidence at that point is a
+/// problem, and so is any other missing file.
 fn check_files(dir: &Path, chain: &[Link], report: &mut VerifyReport) -> BTreeSet<String> {
     let mut listed = BTreeSet::new();
+    let mut current: BTreeMap<String, &FileEntry> = BTreeMap::new();
+    let mut retired: BTreeMap<String, &FileEntry> = BTreeMap::new();
 
     for Link { rel, manifest, .. } in chain.iter().rev() {
+        for file in &manifest.retired {
+            match current.remove(&file.path) {
+                Some(entry) if entry.sha256 == file.sha256 => {
+                    retired.insert(file.path.clone(), entry);
+                }
+                Some(entry) => {
+                    report.problems.push(Problem::InvalidEntry {
+                        manifest: rel.clone(),
+                        path: file.path.clone(),
+                        why: format!(
+                            "retired with sha256 {}, listed with {}",
+                            file.sha256, entry.sha256
+                        ),
+                    });
+                    current.insert(file.path.clone(), entry);
+                }
+                None => report.problems.push(Problem::InvalidEntry {
+                    manifest: rel.clone(),
+                    path: file.path.clone(),
+                    why: "retires a file no earlier manifest lists".to_owned(),
+                }),
+            }
+        }
+
         for entry in &manifest.files {
             if let Err(why) = check_table_path(&entry.path) {
                 report.problems.push(Problem::InvalidEntry {
@@ -190,35 +223,52 @@ fn check_files(dir: &Path, chain: &[Link], report: &mut VerifyReport) -> BTreeSe
                 });
                 continue;
             }
-            if !listed.insert(entry.path.clone()) {
+            if current.contains_key(&entry.path) {
                 report.problems.push(Problem::ListedTwice {
                     path: entry.path.clone(),
                 });
                 continue;
             }
-
-            report.files_checked += 1;
-            let path = dir.join(&entry.path);
-            match sha256_file(&path) {
-                Ok((sha256, bytes)) if sha256 == entry.sha256 && bytes == entry.bytes => {}
-                Ok((found_sha256, found_bytes)) => report.problems.push(Problem::Altered {
-                    path: entry.path.clone(),
-                    expected_sha256: entry.sha256.clone(),
-                    found_sha256,
-                    expected_bytes: entry.bytes,
-                    found_bytes,
-                }),
-                Err(_) if !path.exists() => report.problems.push(Problem::Missing {
-                    path: entry.path.clone(),
-                }),
-                Err(e) => report.problems.push(Problem::Unreadable {
-                    path: entry.path.clone(),
-                    error: e.to_string(),
-                }),
-            }
+            retired.remove(&entry.path);
+            listed.insert(entry.path.clone());
+            current.insert(entry.path.clone(), entry);
         }
     }
+
+    for (path, entry) in &retired {
+        if dir.join(path).exists() {
+            // Retired but still there (the sensor stopped before removing it): still checked.
+            check_file(dir, entry, report);
+        } else {
+            report.files_retired += 1;
+        }
+    }
+    for entry in current.values() {
+        check_file(dir, entry, report);
+    }
     listed
+}
+
+fn check_file(dir: &Path, entry: &FileEntry, report: &mut VerifyReport) {
+    report.files_checked += 1;
+    let path = dir.join(&entry.path);
+    match sha256_file(&path) {
+        Ok((sha256, bytes)) if sha256 == entry.sha256 && bytes == entry.bytes => {}
+        Ok((found_sha256, found_bytes)) => report.problems.push(Problem::Altered {
+            path: entry.path.clone(),
+            expected_sha256: entry.sha256.clone(),
+            found_sha256,
+            expected_bytes: entry.bytes,
+            found_bytes,
+        }),
+        Err(_) if !path.exists() => report.problems.push(Problem::Missing {
+            path: entry.path.clone(),
+        }),
+        Err(e) => report.problems.push(Problem::Unreadable {
+            path: entry.path.clone(),
+            error: e.to_string(),
+        }),
+    }
 }
 
 /// Reports Parquet files under the table folders that no manifest lists.
@@ -398,5 +448,90 @@ mod tests {
             error.as_deref().is_some_and(|e| e.starts_with(&expected)),
             "{error:?}"
         );
+    }
+
+    /// A file a later manifest retired may be absent; a retirement of a file no earlier
+    /// manifest lists, or with another hash, is a problem, and so is any other missing file.
+    #[test]
+    fn retired_files_may_be_absent_and_nothing_else() -> Result<()> {
+        use super::super::manifest::RetiredFile;
+        use super::super::run::RunInfo;
+        use super::super::writer::EvidenceWriter;
+        use analytics::evidence::{AlertKind, AlertRow, FrameRef, Severity};
+
+        let out = std::env::temp_dir().join(format!("otwitness-retired-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&out);
+        // Frame 2 falls on another day than the others, so into another partition folder.
+        let alert = |frame: u64| AlertRow {
+            at: FrameRef {
+                source: 0,
+                frame,
+                ts_us: 1_796_342_000_000_000 + if frame == 2 { 86_400_000_000 } else { 0 },
+            },
+            kind: AlertKind::CaptureDrops,
+            severity: Severity::Low,
+            session_id: None,
+            protocol: None,
+            client_ip: None,
+            server_ip: None,
+            detail: String::new(),
+        };
+        let run = RunInfo::default();
+        let commit = |frame: u64, retired: Vec<RetiredFile>| -> Result<Manifest> {
+            let mut writer = EvidenceWriter::create(&out, "s1", &["eth1".to_owned()])?;
+            writer.write_table(&[alert(frame)])?;
+            writer.set_retired(retired);
+            writer.commit(&run)
+        };
+        let retire = |path: &str, sha256: &str| RetiredFile {
+            path: path.to_owned(),
+            sha256: sha256.to_owned(),
+            bytes: 1,
+            retired: "2026-12-04T00:00:00Z".to_owned(),
+            why: "test".to_owned(),
+        };
+
+        let first = commit(1, Vec::new())?.files[0].clone();
+        let second = commit(2, vec![retire(&first.path, &first.sha256)])?.files[0].clone();
+        fs::remove_file(out.join(&first.path)).map_err(|e| EvidenceError::io("rm", &out, e))?;
+        let report = verify(&out)?;
+        assert!(report.is_ok(), "{report}");
+        assert_eq!((report.files_checked, report.files_retired), (1, 1));
+
+        // The emptied folder gives the retired file's name to the next file: not listed twice.
+        let reused = commit(6, Vec::new())?.files[0].clone();
+        assert_eq!(reused.path, first.path);
+        let report = verify(&out)?;
+        assert!(report.is_ok(), "{report}");
+        assert_eq!((report.files_checked, report.files_retired), (2, 0));
+
+        commit(
+            3,
+            vec![retire("alerts/date=2026-12-03/part-09999.parquet", "00")],
+        )?;
+        commit(4, vec![retire(&second.path, "00")])?;
+        let report = verify(&out)?;
+        let problems: Vec<String> = report.problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("no earlier manifest lists")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("retired with sha256 00")),
+            "{problems:?}"
+        );
+
+        let third = commit(5, Vec::new())?.files[0].clone();
+        fs::remove_file(out.join(&third.path)).map_err(|e| EvidenceError::io("rm", &out, e))?;
+        let report = verify(&out)?;
+        let missing = Problem::Missing { path: third.path };
+        assert!(report.problems.contains(&missing), "{report}");
+        let _ = fs::remove_dir_all(&out);
+        Ok(())
     }
 }

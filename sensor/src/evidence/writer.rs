@@ -21,7 +21,7 @@ use super::chain::commit;
 use super::columns::{CaptureStatsRow, RowContext, TableRow};
 use super::durable::{create_dirs, sync_dir};
 use super::error::{EvidenceError, Result};
-use super::manifest::{FileEntry, Manifest, Recovery};
+use super::manifest::{FileEntry, Manifest, PauseRecord, Recovery, RetiredFile};
 use super::parquet::{writer_properties, TableWriter};
 use super::partition::{date_of, list_parquet, EPOCH};
 use super::run::RunInfo;
@@ -36,6 +36,8 @@ pub struct EvidenceWriter {
     files: Vec<FileEntry>,
     key: Option<Arc<SigningKey>>,
     recovery: Option<Recovery>,
+    pause: Option<PauseRecord>,
+    retired: Vec<RetiredFile>,
 }
 
 impl EvidenceWriter {
@@ -51,6 +53,8 @@ impl EvidenceWriter {
             files: Vec::new(),
             key: None,
             recovery: None,
+            pause: None,
+            retired: Vec::new(),
         })
     }
 
@@ -62,6 +66,16 @@ impl EvidenceWriter {
     /// Records in the manifest that its files were rebuilt from a live capture's spool.
     pub fn set_recovery(&mut self, recovery: Option<Recovery>) {
         self.recovery = recovery;
+    }
+
+    /// Records in the manifest that it ends a pause of a live capture's evidence writing.
+    pub fn set_pause(&mut self, pause: Option<PauseRecord>) {
+        self.pause = pause;
+    }
+
+    /// Records in the manifest the files a retention limit removes once it is committed.
+    pub fn set_retired(&mut self, retired: Vec<RetiredFile>) {
+        self.retired = retired;
     }
 
     /// What fills the `sensor` and `source` columns of the rows this writer's files hold.
@@ -134,6 +148,8 @@ impl EvidenceWriter {
     pub fn commit(self, run: &RunInfo) -> Result<Manifest> {
         let mut manifest = Manifest::new(run, self.files);
         manifest.recovery = self.recovery;
+        manifest.pause = self.pause;
+        manifest.retired = self.retired;
         commit(&self.out, manifest, self.key.as_deref())
     }
 

@@ -10,12 +10,28 @@
 //! the new map applies to packets read after the reload, which includes those still in the
 //! kernel's buffer at that moment (up to 100 ms of traffic), and rows already written keep the
 //! attribution they were given.
-//! Before the first packet, spools a killed process left are recovered.
+//! With `--user`, root is given up once the interface is open and the keys are read, before
+//! anything else happens ([`privileges`]). Before the first packet, spools a killed process
+//! left are recovered.
 //!
-//! Not done: dropping privileges after opening the interface (the systemd unit limits the
-//! process to the capture capabilities instead), retention, a full-disk pause (a failed write
-//! stops the capture; see `sink`) and Prometheus metrics.
+//! A full disk pauses evidence writing without stopping the capture: rows are held in memory
+//! up to `--hold`, what does not fit is counted, and writing resumes when space returns (see
+//! `sink` and `pause`).
+//!
+//! With `--metrics`, a small HTTP server thread serves the running totals to Prometheus
+//! ([`metrics`]).
+//!
+//! With `--keep-days` or `--keep-size`, each rotation retires the oldest committed files beyond
+//! the limits and records them in its manifest ([`retention`]).
+//!
+//! Not done: rows held in memory during a disk-full pause survive neither a kill -9 nor a stop
+//! before space returns (the stop says how many are lost); retention counts only Parquet files,
+//! not manifests and spools; the metrics endpoint has no TLS and no authentication.
 
+pub mod metrics;
+pub mod pause;
+pub mod privileges;
+pub mod retention;
 pub mod signals;
 pub mod sink;
 pub mod source;
@@ -64,6 +80,10 @@ pub struct LiveOptions {
     pub delegations: Option<PathBuf>,
     /// How often the status line is logged; `None`: never.
     pub status_every: Option<Duration>,
+    /// Who to become once the interface is open (`--user`, `--group`); `None`: stay.
+    pub run_as: Option<privileges::Identity>,
+    /// Where to serve Prometheus metrics; `None`: nowhere.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// The identity map and delegations, as loaded from their files.
@@ -127,6 +147,21 @@ pub struct LiveOutcome {
 /// capturing; in the last two cases whatever was spooled is recovered at the next start.
 pub fn run(options: LiveOptions, policy: Policy) -> Result<LiveOutcome> {
     let signals = Signals::register()?;
+    let mut source = Source::open(&options.source)?;
+    let shared = Arc::new(Shared::new());
+    // Bound before giving up root, so a port below 1024 is possible.
+    let metrics = match options.metrics {
+        Some(addr) => Some(metrics::MetricsServer::start(
+            addr,
+            shared.clone(),
+            options.source.interface.clone(),
+        )?),
+        None => None,
+    };
+    if let Some(who) = &options.run_as {
+        privileges::drop_to(who, &options.sink.out)?;
+    }
+
     let recovery = sink::recover(&options.sink)?;
     if let Some(recovery) = &recovery {
         log::warn!(
@@ -139,9 +174,7 @@ pub fn run(options: LiveOptions, policy: Policy) -> Result<LiveOutcome> {
         );
     }
 
-    let mut source = Source::open(&options.source)?;
     let link = source.link();
-    let shared = Arc::new(Shared::new());
     let names: Arc<[String]> = Arc::from(vec![options.source.interface.clone()]);
     let workers = options.workers.max(1);
 
@@ -203,6 +236,9 @@ pub fn run(options: LiveOptions, policy: Policy) -> Result<LiveOutcome> {
     let sunk = sink
         .join()
         .map_err(|_| anyhow!("the evidence thread panicked"))?;
+    if let Some(server) = metrics {
+        server.stop();
+    }
 
     sunk?;
     captured?;

@@ -3,7 +3,7 @@
 //!
 //! The capture thread owns the packet and drop counters, the evidence thread the row counters,
 //! the workers their open flows; everyone may read. Not done here: the manifests and the drop
-//! alerts (the evidence thread's job), Prometheus metrics (not implemented).
+//! alerts (the evidence thread's job), serving metrics (`metrics`).
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
@@ -26,11 +26,19 @@ pub struct Shared {
     /// Capture time of the first and last packet (µs), `i64::MIN` before the first.
     pub first_ts_us: AtomicI64,
     pub last_ts_us: AtomicI64,
-    /// Rows of `writes` written so far, and files committed in manifests.
+    /// Rows of `writes` and of `alerts` written so far (or held while writing is paused), and
+    /// manifests committed.
     pub writes: AtomicU64,
+    pub alerts: AtomicU64,
     pub manifests: AtomicU64,
     /// Flows held by all workers right now.
     pub flows: AtomicU64,
+    /// 1 while evidence writing is paused for lack of disk space, else 0; the estimated bytes
+    /// of rows held in memory meanwhile, and the rows lost since the start because that memory
+    /// was full.
+    pub evidence_paused: AtomicU64,
+    pub held_bytes: AtomicU64,
+    pub rows_lost: AtomicU64,
 }
 
 impl Shared {
@@ -60,6 +68,9 @@ impl Shared {
             writes: get(&self.writes),
             manifests: get(&self.manifests),
             flows: get(&self.flows),
+            evidence_paused: get(&self.evidence_paused) != 0,
+            held_bytes: get(&self.held_bytes),
+            rows_lost: get(&self.rows_lost),
         }
     }
 }
@@ -80,6 +91,9 @@ pub struct Snapshot {
     pub writes: u64,
     pub manifests: u64,
     pub flows: u64,
+    pub evidence_paused: bool,
+    pub held_bytes: u64,
+    pub rows_lost: u64,
 }
 
 impl Snapshot {
@@ -107,7 +121,7 @@ pub fn status_line(
         || "?".to_owned(),
         |b| format!("{:.0} MiB", b as f64 / 1048576.0),
     );
-    format!(
+    let mut line = format!(
         "capture {interface}: {packets:.0} packets/s, {mbits:.2} Mbit/s, drops {} (kernel {}, \
          interface {}, queues {}), {} writes, {} flows, memory {memory}",
         now.drops(),
@@ -116,7 +130,15 @@ pub fn status_line(
         now.queue_drops,
         now.writes,
         now.flows,
-    )
+    );
+    if now.evidence_paused {
+        line.push_str(&format!(
+            "; EVIDENCE WRITING PAUSED (disk full): {:.1} MiB held, {} rows lost",
+            now.held_bytes as f64 / 1048576.0,
+            now.rows_lost,
+        ));
+    }
+    line
 }
 
 /// Resident memory of this process now (Linux `VmRSS`).

@@ -29,6 +29,9 @@ pub struct CaptureStatsRow {
     pub open_flows: u64,
     /// Rows of `writes` written during the interval.
     pub writes: u64,
+    /// Rows of any table found during the interval but lost because evidence writing was
+    /// paused (a full disk) and the memory that holds them meanwhile was full.
+    pub rows_lost: u64,
 }
 
 impl TableRow for CaptureStatsRow {
@@ -45,7 +48,7 @@ pub struct CaptureStatsColumns {
     rows: usize,
     origin: OriginColumns,
     start_ts: TimestampMicrosecondBuilder,
-    counts: [Int64Builder; 7],
+    counts: [Int64Builder; 8],
 }
 
 impl Columns<CaptureStatsRow> for CaptureStatsColumns {
@@ -70,6 +73,7 @@ impl Columns<CaptureStatsRow> for CaptureStatsColumns {
             row.queue_drops,
             row.open_flows,
             row.writes,
+            row.rows_lost,
         ];
         for (builder, value) in self.counts.iter_mut().zip(values) {
             builder.append_value(int64(value));
@@ -121,6 +125,7 @@ mod tests {
             queue_drops: 7,
             open_flows: 12,
             writes: 40,
+            rows_lost: 5,
         };
 
         columns.append(&row, &ctx)?;
@@ -138,6 +143,7 @@ mod tests {
         assert_eq!(int("queue_drops"), Some(7));
         assert_eq!(int("open_flows"), Some(12));
         assert_eq!(int("writes"), Some(40));
+        assert_eq!(int("evidence_rows_lost"), Some(5));
         assert_eq!(columns.len(), 0);
         Ok(())
     }
