@@ -15,6 +15,7 @@ use analytics::identity::IdentityMap;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use sensor::evidence::{self, RunInfo};
+use sensor::live::units::{parse_duration, parse_size};
 use sensor::pipeline::{analyze, AnalyzeOptions, Progress};
 use sensor::signing::{self, PublicKey, SigningKey};
 use sensor::{latency_table, site_key, summary};
@@ -238,10 +239,10 @@ struct CaptureArgs {
     #[arg(long, value_name = "DIR", default_value = "evidence")]
     out: PathBuf,
     /// Close the evidence files and commit a manifest this often (e.g. 15m, 1h).
-    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = sensor::live::units::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
     rotate: Duration,
     /// …or as soon as the open files weigh this much together (e.g. 256M, 1G).
-    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = sensor::live::units::parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
     rotate_size: u64,
     /// Identity map (TOML); reread on SIGHUP.
     #[arg(long, value_name = "FILE")]
@@ -267,7 +268,7 @@ struct CaptureArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 65535)]
     snaplen: i32,
     /// Kernel capture buffer (e.g. 64M); absorbs bursts while the workers catch up.
-    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = sensor::live::units::parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
     buffer: u64,
     /// Most flows held at once, over all workers.
     #[arg(long, value_name = "N", default_value_t = 1 << 20)]
@@ -275,7 +276,7 @@ struct CaptureArgs {
     /// When the disk is full, capture and analysis go on and the rows found are held in this
     /// much memory (e.g. 256M) until space returns; rows beyond it are counted as lost, in
     /// capture_stats and in an alert. Other write errors stop the capture.
-    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = sensor::live::units::parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
     hold: u64,
     /// At each rotation, remove evidence files committed more than this many days ago; the
     /// manifest records each (name, hash, when, why), so `verify` still passes.
@@ -283,7 +284,7 @@ struct CaptureArgs {
     keep_days: Option<u32>,
     /// At each rotation, remove the oldest committed evidence files while the folder's
     /// evidence weighs more than this (e.g. 50G); the newest files always stay.
-    #[arg(long, value_name = "SIZE", value_parser = sensor::live::units::parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     keep_size: Option<u64>,
     /// Serve Prometheus metrics (GET /metrics) on this address: a port alone (9417) listens on
     /// loopback, or give the address (127.0.0.1:9417). Off by default.
@@ -298,7 +299,7 @@ struct CaptureArgs {
     #[arg(long, value_name = "NAME", requires = "user")]
     group: Option<String>,
     /// Log a status line (packets/s, Mbit/s, drops, writes, flows, memory) this often.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = sensor::live::units::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     status_every: Duration,
 }
 

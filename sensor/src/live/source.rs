@@ -86,7 +86,10 @@ impl Source {
             .timeout(READ_TIMEOUT_MS)
             .open()
             .with_context(|| {
-                format!("cannot capture on {interface} (does it exist? capturing needs root or CAP_NET_RAW)")
+                format!(
+                    "cannot capture on {interface} \
+                     (does it exist? capturing needs root or CAP_NET_RAW)"
+                )
             })?
             .setnonblock()
             .with_context(|| format!("non-blocking reads on {interface}"))?;
