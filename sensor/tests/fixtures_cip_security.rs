@@ -8,54 +8,11 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-use analytics::attribution::Attributor;
-use analytics::delegation::Delegations;
-use analytics::engine::EngineConfig;
-use analytics::evidence::{AlertKind, CredentialKind, Evidence, Protocol, SessionRow, WriteRow};
-use analytics::identity::IdentityMap;
-use sensor::pipeline::{analyze, AnalyzeOptions, Progress};
+use analytics::evidence::{Evidence, Protocol, SessionRow, WriteRow};
 use serde_json::Value;
-use support::truth::{text, ts_us};
+use support::fixture::{analyse, check_tls_credentials, check_tls_sessions, scenario, truth};
 
 const PORT: u16 = 2221;
-
-fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures-pcap")
-        .join(name)
-}
-
-fn truth(name: &str) -> Value {
-    let text = std::fs::read_to_string(scenario(name).join("truth.json")).expect("truth.json");
-    serde_json::from_str(&text).expect("truth is JSON")
-}
-
-/// Runs the scenario with its own identity map and delegations.
-fn analyse(name: &str) -> Evidence {
-    let dir = scenario(name);
-    let ids_path = dir.join("identities.toml");
-    let text = std::fs::read_to_string(&ids_path).expect("identities.toml");
-    let map = IdentityMap::parse(&ids_path.display().to_string(), &text).expect("valid map");
-    let grants_path = dir.join("delegations.toml");
-    let text = std::fs::read_to_string(&grants_path).expect("delegations.toml");
-    let grants = Delegations::parse(&grants_path.display().to_string(), &text).expect("valid");
-    let options = AnalyzeOptions {
-        inputs: vec![dir.join("capture.pcap")],
-        threads: 2,
-        engine: EngineConfig::default(),
-        attributor: Attributor::new(Some(Arc::new(map))),
-        delegations: Some(Arc::new(grants)),
-    };
-    analyze(&options, &Progress::default()).evidence
-}
-
-/// `2029-03-08T08:45:38Z` (a certificate's validity bound in the truth) → µs.
-fn validity_us(v: &Value) -> Option<i64> {
-    v.as_str().map(|_| ts_us(v))
-}
 
 fn truth_credentials(truth: &Value) -> &Vec<Value> {
     truth["credentials"].as_array().expect("credentials")
@@ -99,89 +56,20 @@ fn check_sessions<'a>(name: &str, evidence: &'a Evidence, mode: &str) -> Vec<&'a
         tls["version"].as_str().unwrap(),
         tls["cipher_iana"].as_str().unwrap()
     );
-    let opaque = truth["opaque_sessions"].as_u64().unwrap() > 0;
-    for s in &sessions {
-        assert_eq!(s.protocol, Protocol::Enip, "{name}: inner protocol named");
-        assert_eq!(
-            s.security_policy.as_deref(),
-            Some(policy.as_str()),
-            "{name}"
-        );
-        assert_eq!(s.security_mode.as_deref(), Some(mode), "{name}");
-        assert_eq!(s.opaque, opaque, "{name}: opaque flag");
-        assert_eq!(s.malformed, 0, "{name}: nothing malformed");
-        assert_eq!(s.gaps, 0, "{name}: no reassembly gap");
-    }
-    let opaque_sessions = sessions.iter().filter(|s| s.opaque).count();
-    assert_eq!(
-        opaque_sessions as u64,
-        truth["opaque_sessions"].as_u64().unwrap(),
-        "{name}: opaque sessions"
-    );
-    let alerts = evidence
-        .alerts
-        .iter()
-        .filter(|a| a.kind == AlertKind::OpaqueSession)
-        .count();
-    assert_eq!(
-        alerts, opaque_sessions,
-        "{name}: one opaque_session alert each"
-    );
-    for kind in [AlertKind::WeakSecurity, AlertKind::CertificateExpired] {
-        assert!(
-            !evidence.alerts.iter().any(|a| a.kind == kind),
-            "{name}: TLS 1.2 and certificates valid at the time: no {kind}"
-        );
-    }
+    check_tls_sessions(name, evidence, &sessions, Protocol::Enip, (&policy, mode));
     sessions
 }
 
-/// Every certificate of the truth is the credential row of its connection: SHA-256 thumbprint,
-/// subject, issuer, validity, no Modbus role; and it is the session's only credential.
+/// Every certificate of the truth is the credential row of its connection, and nothing else
+/// is a credential: these runs open no CIP connection, so no `cip_originator` appears.
 fn check_credentials(name: &str, evidence: &Evidence) {
-    let truth = truth(name);
-    let rows: Vec<_> = evidence
-        .credentials
-        .iter()
-        .filter(|c| c.kind == CredentialKind::TlsClientCert)
-        .collect();
-    let want = truth_credentials(&truth);
-    assert_eq!(rows.len(), want.len(), "{name}: certificate rows");
+    check_tls_credentials(name, evidence, Protocol::Enip);
+    let rows = evidence.credentials.len();
     assert_eq!(
-        evidence.credentials.len(),
-        rows.len(),
-        "{name}: no other credential (no Forward Open in these runs)"
+        rows,
+        truth_credentials(&truth(name)).len(),
+        "{name}: no other credential"
     );
-    for c in want {
-        let port = c["client_port"].as_u64().unwrap();
-        let at = format!("{name} port {port}");
-        let session = evidence
-            .sessions
-            .iter()
-            .find(|s| u64::from(s.endpoints.client_port) == port)
-            .unwrap_or_else(|| panic!("{at}: no session"));
-        let row = rows
-            .iter()
-            .find(|r| r.session_id == Some(session.session_id))
-            .unwrap_or_else(|| panic!("{at}: no certificate"));
-        assert_eq!(row.id, c["sha256"].as_str().unwrap(), "{at}");
-        assert_eq!(row.subject, text(&c["subject"]), "{at}: subject");
-        assert_eq!(row.issuer, text(&c["issuer"]), "{at}: issuer");
-        assert_eq!(row.not_before_us, validity_us(&c["not_before"]), "{at}");
-        assert_eq!(row.not_after_us, validity_us(&c["not_after"]), "{at}");
-        assert!(row.not_before_us.is_some() && row.not_after_us.is_some());
-        assert_eq!(row.role, text(&c["role"]), "{at}: no Modbus role here");
-        assert_eq!(row.protocol, Protocol::Enip, "{at}");
-        assert!(!row.weak_policy && !row.plaintext, "{at}");
-        assert_eq!(row.secret_fingerprint, None, "{at}");
-        assert_eq!(
-            row.client_ip.map(|ip| ip.to_string()),
-            text(&c["client_ip"]),
-            "{at}"
-        );
-        let listed = format!("tls_client_cert:{}", c["sha256"].as_str().unwrap());
-        assert_eq!(session.credentials, [listed], "{at}: session credentials");
-    }
 }
 
 #[test]

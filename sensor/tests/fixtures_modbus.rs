@@ -7,48 +7,14 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-use analytics::attribution::Attributor;
-use analytics::delegation::Delegations;
 use analytics::evidence::{Protocol, WriteRow};
-use analytics::identity::IdentityMap;
 use serde_json::Value;
-
-fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures-pcap")
-        .join(name)
-}
-
-fn truth(dir: &Path) -> Value {
-    let text = std::fs::read_to_string(dir.join("truth.json")).expect("truth.json");
-    serde_json::from_str(&text).expect("truth is JSON")
-}
-
-fn analyse(dir: &Path) -> Vec<WriteRow> {
-    let ids_path = dir.join("identities.toml");
-    let text = std::fs::read_to_string(&ids_path).expect("identities.toml");
-    let map = IdentityMap::parse(&ids_path.display().to_string(), &text).expect("valid map");
-    let attributor = Attributor::new(Some(Arc::new(map)));
-    let grants_path = dir.join("delegations.toml");
-    let text = std::fs::read_to_string(&grants_path).expect("delegations.toml");
-    let grants = Delegations::parse(&grants_path.display().to_string(), &text).expect("valid");
-    let outcome = support::run_full(
-        &[dir.join("capture.pcap")],
-        2,
-        attributor,
-        Some(Arc::new(grants)),
-    );
-    outcome.evidence.writes
-}
+use support::fixture::{analyse, scenario, truth};
 
 /// Compares every field the truth fixes, write by write, in frame order.
 fn check_readable_writes(name: &str) -> usize {
-    let dir = scenario(name);
-    let truth = truth(&dir);
-    let ours = analyse(&dir);
+    let truth = truth(name);
+    let ours = analyse(name).writes;
     let expected: Vec<&Value> = truth["writes"]
         .as_array()
         .unwrap()

@@ -7,55 +7,27 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use analytics::attribution::Attributor;
-use analytics::delegation::Delegations;
 use analytics::engine::EngineConfig;
 use analytics::evidence::{AlertKind, CredentialKind, Evidence, Protocol, WriteRow};
-use analytics::identity::IdentityMap;
 use analytics::secrets::SiteKey;
-use sensor::pipeline::{analyze, AnalyzeOptions, Progress};
 use serde_json::Value;
+use support::fixture::{scenario, truth};
 
-fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures-pcap")
-        .join(name)
-}
-
-fn truth(dir: &Path) -> Value {
-    let text = std::fs::read_to_string(dir.join("truth.json")).expect("truth.json");
-    serde_json::from_str(&text).expect("truth is JSON")
-}
-
-/// Runs the scenario with its identity map and delegations, and a site key (so keyed
-/// fingerprints are made and can be checked for leaks).
-fn analyse(dir: &Path) -> Evidence {
-    let ids_path = dir.join("identities.toml");
-    let text = std::fs::read_to_string(&ids_path).expect("identities.toml");
-    let map = IdentityMap::parse(&ids_path.display().to_string(), &text).expect("valid map");
-    let grants_path = dir.join("delegations.toml");
-    let text = std::fs::read_to_string(&grants_path).expect("delegations.toml");
-    let grants = Delegations::parse(&grants_path.display().to_string(), &text).expect("valid");
+/// Analyses the scenario as `support::fixture::analyse` does, with a site key so that
+/// secrets are keyed fingerprints.
+fn analyse(name: &str) -> Evidence {
     let engine = EngineConfig {
         site_key: Some(Arc::new(SiteKey::from_bytes([7; 32]))),
         ..EngineConfig::default()
     };
-    let options = AnalyzeOptions {
-        inputs: vec![dir.join("capture.pcap")],
-        threads: 2,
-        engine,
-        attributor: Attributor::new(Some(Arc::new(map))),
-        delegations: Some(Arc::new(grants)),
-    };
-    analyze(&options, &Progress::default()).evidence
+    support::fixture::analyse_with(name, None, engine)
 }
 
 /// Compares every field the truth fixes, write by write, in frame order.
 fn check_readable_writes(name: &str, evidence: &Evidence) -> usize {
-    let truth = truth(&scenario(name));
+    let truth = truth(name);
     let expected: Vec<&Value> = truth["writes"]
         .as_array()
         .unwrap()
@@ -74,7 +46,7 @@ fn check_readable_writes(name: &str, evidence: &Evidence) -> usize {
 /// Every observable credential of the truth is in the credentials table, with its kind,
 /// id, frame and (for certificates) subject.
 fn check_credentials(name: &str, evidence: &Evidence) {
-    let truth = truth(&scenario(name));
+    let truth = truth(name);
     for want in truth["credentials"].as_array().unwrap() {
         if want["observable"].as_bool() != Some(true) {
             continue;
@@ -126,7 +98,7 @@ fn check_credentials(name: &str, evidence: &Evidence) {
 
 /// The secrets of a scenario's truth.
 fn secrets(name: &str) -> Vec<String> {
-    truth(&scenario(name))["credentials"]
+    truth(name)["credentials"]
         .as_array()
         .unwrap()
         .iter()
@@ -203,7 +175,7 @@ fn no_password_reaches_files_or_logs_of_the_cli() {
 
 #[test]
 fn opcua_none_reproduces_its_ground_truth() {
-    let evidence = analyse(&scenario("opcua-none"));
+    let evidence = analyse("opcua-none");
     assert_eq!(check_readable_writes("opcua-none", &evidence), 10);
     check_credentials("opcua-none", &evidence);
     check_no_password_leaks("opcua-none", &evidence);
@@ -228,7 +200,7 @@ fn opcua_none_reproduces_its_ground_truth() {
 
 #[test]
 fn opcua_sign_reproduces_its_ground_truth() {
-    let evidence = analyse(&scenario("opcua-sign"));
+    let evidence = analyse("opcua-sign");
     assert_eq!(check_readable_writes("opcua-sign", &evidence), 9);
     check_credentials("opcua-sign", &evidence);
     check_no_password_leaks("opcua-sign", &evidence);
@@ -247,8 +219,8 @@ fn opcua_sign_reproduces_its_ground_truth() {
 #[test]
 fn opcua_encrypt_is_opaque() {
     let name = "opcua-encrypt";
-    let evidence = analyse(&scenario(name));
-    let truth = truth(&scenario(name));
+    let evidence = analyse(name);
+    let truth = truth(name);
     assert!(
         evidence
             .writes

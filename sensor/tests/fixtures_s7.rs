@@ -8,48 +8,17 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use analytics::attribution::Attributor;
-use analytics::delegation::Delegations;
-use analytics::evidence::{AlertKind, CredentialKind, Evidence, Protocol, WriteRow};
-use analytics::identity::IdentityMap;
+use analytics::evidence::{AlertKind, CredentialKind, Protocol, WriteRow};
 use serde_json::Value;
-
-fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures-pcap")
-        .join(name)
-}
-
-fn truth(dir: &Path) -> Value {
-    let text = std::fs::read_to_string(dir.join("truth.json")).expect("truth.json");
-    serde_json::from_str(&text).expect("truth is JSON")
-}
-
-fn analyse(dir: &Path) -> Evidence {
-    let ids_path = dir.join("identities.toml");
-    let text = std::fs::read_to_string(&ids_path).expect("identities.toml");
-    let map = IdentityMap::parse(&ids_path.display().to_string(), &text).expect("valid map");
-    let attributor = Attributor::new(Some(Arc::new(map)));
-    let grants_path = dir.join("delegations.toml");
-    let text = std::fs::read_to_string(&grants_path).expect("delegations.toml");
-    let grants = Delegations::parse(&grants_path.display().to_string(), &text).expect("valid");
-    let outcome = support::run_full(
-        &[dir.join("capture.pcap")],
-        2,
-        attributor,
-        Some(Arc::new(grants)),
-    );
-    outcome.evidence
-}
+use support::fixture::{analyse, scenario, truth};
 
 #[test]
 fn s7comm_basic_reproduces_its_ground_truth() {
-    let dir = scenario("s7comm-basic");
-    let truth = truth(&dir);
-    let evidence = analyse(&dir);
+    let truth = truth("s7comm-basic");
+    let evidence = analyse("s7comm-basic");
     let expected: Vec<&Value> = truth["writes"]
         .as_array()
         .unwrap()
@@ -79,9 +48,8 @@ fn s7comm_basic_reproduces_its_ground_truth() {
 
 #[test]
 fn the_password_is_observed_once_and_never_stored() {
-    let dir = scenario("s7comm-basic");
-    let truth = truth(&dir);
-    let evidence = analyse(&dir);
+    let truth = truth("s7comm-basic");
+    let evidence = analyse("s7comm-basic");
 
     let set: Vec<&Value> = truth["credentials"]
         .as_array()
@@ -132,7 +100,7 @@ fn with_a_site_key_the_credential_is_a_keyed_fingerprint() {
     use sensor::pipeline::{analyze, AnalyzeOptions, Progress};
 
     let dir = scenario("s7comm-basic");
-    let truth = truth(&dir);
+    let truth = truth("s7comm-basic");
     let key = SiteKey::from_bytes([7; 32]);
     let options = AnalyzeOptions {
         inputs: vec![dir.join("capture.pcap")],

@@ -7,60 +7,16 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-use analytics::attribution::Attributor;
-use analytics::delegation::Delegations;
 use analytics::engine::EngineConfig;
-use analytics::evidence::{AlertKind, Attribution, CredentialKind, Evidence, Protocol, WriteRow};
-use analytics::identity::IdentityMap;
-use sensor::pipeline::{analyze, AnalyzeOptions, Progress};
+use analytics::evidence::{Attribution, Evidence, Protocol, WriteRow};
 use serde_json::Value;
+use support::fixture::{
+    analyse, analyse_with, check_tls_credentials, check_tls_sessions, scenario, truth,
+};
 
-fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures-pcap")
-        .join(name)
-}
-
-fn truth(name: &str) -> Value {
-    let text = std::fs::read_to_string(scenario(name).join("truth.json")).expect("truth.json");
-    serde_json::from_str(&text).expect("truth is JSON")
-}
-
-/// Runs the scenario with `identities` (its own map when `None`) and its delegations.
-fn analyse_with(name: &str, identities: Option<&str>) -> Evidence {
-    let dir = scenario(name);
-    let ids_path = dir.join("identities.toml");
-    let text = match identities {
-        Some(text) => text.to_owned(),
-        None => std::fs::read_to_string(&ids_path).expect("identities.toml"),
-    };
-    let map = IdentityMap::parse(&ids_path.display().to_string(), &text).expect("valid map");
-    let grants_path = dir.join("delegations.toml");
-    let text = std::fs::read_to_string(&grants_path).expect("delegations.toml");
-    let grants = Delegations::parse(&grants_path.display().to_string(), &text).expect("valid");
-    let options = AnalyzeOptions {
-        inputs: vec![dir.join("capture.pcap")],
-        threads: 2,
-        engine: EngineConfig::default(),
-        attributor: Attributor::new(Some(Arc::new(map))),
-        delegations: Some(Arc::new(grants)),
-    };
-    analyze(&options, &Progress::default()).evidence
-}
-
-fn analyse(name: &str) -> Evidence {
-    analyse_with(name, None)
-}
-
-fn text(v: &Value) -> Option<String> {
-    v.as_str().map(str::to_owned)
-}
-
-/// The Modbus sessions on 802: exactly one per client connection of the truth.
-fn check_sessions(name: &str, evidence: &Evidence, policy: &str, mode: &str, opaque: bool) {
+/// The Modbus sessions on 802: exactly one per client connection of the truth, each as
+/// `support::fixture::check_tls_sessions` wants it.
+fn check_sessions(name: &str, evidence: &Evidence, policy: &str, mode: &str) {
     let truth = truth(name);
     let sessions: Vec<_> = evidence
         .sessions
@@ -80,79 +36,7 @@ fn check_sessions(name: &str, evidence: &Evidence, policy: &str, mode: &str, opa
         .collect();
     ours.sort();
     assert_eq!(ours, ports, "{name}: one session per TLS connection");
-    for s in &sessions {
-        assert_eq!(s.protocol, Protocol::Modbus, "{name}: inner protocol named");
-        assert_eq!(s.security_policy.as_deref(), Some(policy), "{name}");
-        assert_eq!(s.security_mode.as_deref(), Some(mode), "{name}");
-        assert_eq!(s.opaque, opaque, "{name}: opaque flag");
-        assert_eq!(s.malformed, 0, "{name}: nothing malformed");
-    }
-    let opaque_sessions = sessions.iter().filter(|s| s.opaque).count();
-    assert_eq!(
-        opaque_sessions as u64,
-        truth["opaque_sessions"].as_u64().unwrap(),
-        "{name}: opaque sessions"
-    );
-    let alerts = evidence
-        .alerts
-        .iter()
-        .filter(|a| a.kind == AlertKind::OpaqueSession)
-        .count();
-    assert_eq!(
-        alerts, opaque_sessions,
-        "{name}: one opaque_session alert each"
-    );
-    for kind in [AlertKind::WeakSecurity, AlertKind::CertificateExpired] {
-        assert!(
-            !evidence.alerts.iter().any(|a| a.kind == kind),
-            "{name}: TLS 1.2+ and certificates valid at the time: no {kind}"
-        );
-    }
-}
-
-/// Every observable certificate of the truth is a credential row of its connection, with
-/// its SHA-256 thumbprint, subject and issuer; unobservable ones (TLS 1.3) are absent.
-fn check_credentials(name: &str, evidence: &Evidence) {
-    let truth = truth(name);
-    let rows: Vec<_> = evidence
-        .credentials
-        .iter()
-        .filter(|c| c.kind == CredentialKind::TlsClientCert)
-        .collect();
-    let observable: Vec<&Value> = truth["credentials"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["observable"].as_bool() == Some(true))
-        .collect();
-    assert_eq!(rows.len(), observable.len(), "{name}: certificate rows");
-    for want in observable {
-        let port = want["client_port"].as_u64().unwrap();
-        let session = evidence
-            .sessions
-            .iter()
-            .find(|s| u64::from(s.endpoints.client_port) == port)
-            .unwrap_or_else(|| panic!("{name}: session of port {port}"));
-        let row = rows
-            .iter()
-            .find(|r| r.session_id == Some(session.session_id))
-            .unwrap_or_else(|| panic!("{name}: no certificate on {port}"));
-        assert_eq!(row.id, want["sha256"].as_str().unwrap(), "{name} {port}");
-        assert_eq!(row.subject, text(&want["subject"]), "{name} {port}");
-        assert_eq!(row.issuer, text(&want["issuer"]), "{name} {port}");
-        assert_eq!(row.role, text(&want["role"]), "{name} {port}: Modbus role");
-        assert_eq!(row.protocol, Protocol::Modbus);
-        assert_eq!(
-            row.client_ip.map(|ip| ip.to_string()),
-            text(&want["client_ip"])
-        );
-        let listed = format!("tls_client_cert:{}", want["sha256"].as_str().unwrap());
-        assert_eq!(
-            session.credentials,
-            [listed],
-            "{name} {port}: session credentials"
-        );
-    }
+    check_tls_sessions(name, evidence, &sessions, Protocol::Modbus, (policy, mode));
 }
 
 #[test]
@@ -160,14 +44,8 @@ fn tls12_null_cipher_writes_reproduce_their_ground_truth() {
     let name = "modbus-tls12-null";
     let evidence = analyse(name);
     let truth = truth(name);
-    check_sessions(
-        name,
-        &evidence,
-        "TLSv1.2 TLS_RSA_WITH_NULL_SHA256",
-        "Sign",
-        false,
-    );
-    check_credentials(name, &evidence);
+    check_sessions(name, &evidence, "TLSv1.2 TLS_RSA_WITH_NULL_SHA256", "Sign");
+    check_tls_credentials(name, &evidence, Protocol::Modbus);
 
     let expected: Vec<&Value> = truth["writes"].as_array().unwrap().iter().collect();
     assert!(expected.iter().all(|w| w["readable"] == true));
@@ -192,7 +70,7 @@ fn a_certificate_listed_by_sha1_thumbprint_attributes_too() {
         "[[principal]]\nid = \"device:edge-gw-9\"\nkind = \"device\"\ncertificates = [\"{}\"]\n",
         gw["sha1"].as_str().unwrap()
     );
-    let evidence = analyse_with(name, Some(&map));
+    let evidence = analyse_with(name, Some(&map), EngineConfig::default());
     let gw_writes: Vec<_> = evidence
         .writes
         .iter()
@@ -222,9 +100,8 @@ fn tls12_encrypted_sessions_are_opaque_with_their_certificates() {
         &evidence,
         "TLSv1.2 TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
         "SignAndEncrypt",
-        true,
     );
-    check_credentials(name, &evidence);
+    check_tls_credentials(name, &evidence, Protocol::Modbus);
     assert!(evidence.writes.is_empty(), "no write row from ciphertext");
 }
 
@@ -237,9 +114,8 @@ fn tls13_sessions_are_opaque_and_show_no_certificate() {
         &evidence,
         "TLSv1.3 TLS_AES_256_GCM_SHA384",
         "SignAndEncrypt",
-        true,
     );
-    check_credentials(name, &evidence);
+    check_tls_credentials(name, &evidence, Protocol::Modbus);
     assert!(evidence.writes.is_empty(), "no write row from ciphertext");
     assert!(
         evidence.credentials.is_empty(),
