@@ -11,14 +11,27 @@
 //! Framing follows the layering of the protocol. [`frame_record`] cuts one record off a
 //! reassembled stream. Handshake messages may span records (and records may carry several
 //! messages): the caller joins the fragments of handshake records and cuts messages off the
-//! joined bytes with [`frame_handshake`]. Contract: pure functions of `&[u8]`, zero-copy, never
-//! panic on any input; incomplete input and bytes that can never be TLS are different answers.
+//! joined bytes with [`frame_handshake`]. Contract: pure functions of `&[u8]` whose results
+//! borrow from it, never panic on any input; incomplete input and bytes that can never be TLS
+//! are different answers.
+//!
+//! The framing of records and handshake messages is our own: recognising TLS by content rests on
+//! its plausibility checks and bounds, and on its telling "wait for more" from "never TLS". The
+//! bodies of the hellos and of the Certificate message are read with the `tls-parser` crate; a
+//! framed body is whole, so a body that crate cannot read, short or not, is a [`TlsError`].
 
 mod suites;
 
 pub use suites::{cipher_suite_name, null_cipher_mac_len};
 
 use thiserror::Error;
+use tls_parser::nom;
+use tls_parser::nom::error::ErrorKind;
+use tls_parser::{
+    parse_tls_extension_supported_versions, parse_tls_extension_unknown,
+    parse_tls_handshake_client_hello, parse_tls_handshake_msg_certificate,
+    parse_tls_handshake_msg_server_hello, RawCertificate, TlsExtension, TlsMessageHandshake,
+};
 
 /// Length of a record header: content type, version (2), length (2).
 pub const RECORD_HEADER_LEN: usize = 5;
@@ -99,6 +112,12 @@ pub enum TlsError {
     Truncated { what: &'static str, offset: usize },
     #[error("tls: {what} has {extra} unexpected trailing byte(s)")]
     Trailing { what: &'static str, extra: usize },
+    #[error("tls: {what} is malformed at offset {offset}: {why}")]
+    Malformed {
+        what: &'static str,
+        offset: usize,
+        why: &'static str,
+    },
 }
 
 /// One record's header fields and its fragment (plaintext or protected, as sent).
@@ -241,75 +260,82 @@ pub fn frame_handshake(input: &[u8]) -> HandshakeFraming<'_> {
     }
 }
 
-/// A cursor over a message body that reports where it ran short.
-struct Reader<'a> {
-    data: &'a [u8],
-    at: usize,
+/// A tls-parser (nom 7) error over a byte slice.
+type ParseError<'a> = nom::Err<nom::error::Error<&'a [u8]>>;
+
+/// The [`TlsError`] for tls-parser's refusal of `input`, which is a whole unit (a framed body,
+/// one extension): nom's `Incomplete` means the unit ends early, and an error is placed at the
+/// offset where tls-parser stopped and explained by `why` from its kind.
+fn refusal(
     what: &'static str,
-}
-
-impl<'a> Reader<'a> {
-    fn new(data: &'a [u8], what: &'static str) -> Self {
-        Reader { data, at: 0, what }
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8], TlsError> {
-        let end = self.at.checked_add(n);
-        let bytes = end.and_then(|end| self.data.get(self.at..end));
-        let bytes = bytes.ok_or(TlsError::Truncated {
-            what: self.what,
-            offset: self.at,
-        })?;
-        self.at += n;
-        Ok(bytes)
-    }
-
-    fn u8(&mut self) -> Result<u8, TlsError> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn u16(&mut self) -> Result<u16, TlsError> {
-        let b = self.take(2)?;
-        Ok(u16::from_be_bytes([b[0], b[1]]))
-    }
-
-    fn u24(&mut self) -> Result<usize, TlsError> {
-        let b = self.take(3)?;
-        Ok(usize::from(b[0]) << 16 | usize::from(b[1]) << 8 | usize::from(b[2]))
-    }
-
-    /// A vector with a length prefix of `prefix` bytes (1, 2 or 3).
-    fn vector(&mut self, prefix: usize) -> Result<&'a [u8], TlsError> {
-        let len = match prefix {
-            1 => usize::from(self.u8()?),
-            2 => usize::from(self.u16()?),
-            _ => self.u24()?,
-        };
-        self.take(len)
-    }
-
-    fn rest(&mut self) -> &'a [u8] {
-        let rest = self.data.get(self.at..).unwrap_or(&[]);
-        self.at = self.data.len();
-        rest
-    }
-
-    fn is_empty(&self) -> bool {
-        self.at >= self.data.len()
+    input: &[u8],
+    error: ParseError<'_>,
+    why: fn(ErrorKind) -> &'static str,
+) -> TlsError {
+    match error {
+        nom::Err::Incomplete(_) => TlsError::Truncated {
+            what,
+            offset: input.len(),
+        },
+        nom::Err::Error(e) | nom::Err::Failure(e) => TlsError::Malformed {
+            what,
+            offset: input.len().saturating_sub(e.input.len()),
+            why: why(e.code),
+        },
     }
 }
 
-/// Finds extension `wanted` in an extensions block (2-byte type, 2-byte length, data).
-fn find_extension<'a>(
-    mut extensions: Reader<'a>,
-    wanted: u16,
-) -> Result<Option<&'a [u8]>, TlsError> {
-    while !extensions.is_empty() {
-        let ext_type = extensions.u16()?;
-        let data = extensions.vector(2)?;
-        if ext_type == wanted {
-            return Ok(Some(data));
+/// Why tls-parser refused a hello's fixed fields.
+fn hello_fault(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Verify => "legacy_session_id is longer than 32 bytes",
+        ErrorKind::Tag => "legacy_version is not SSL 3.0 to TLS 1.2 (nor TLS 1.3 draft 18)",
+        ErrorKind::LengthValue => {
+            "cipher_suites or compression_methods overruns the body, or a suite is cut in half"
         }
+        _ => "tls-parser cannot read it",
+    }
+}
+
+/// Why tls-parser refused a supported_versions extension.
+fn versions_fault(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Verify => "the extension is empty",
+        ErrorKind::LengthValue => "a version is cut in half",
+        _ => "tls-parser cannot read it",
+    }
+}
+
+/// One extension as found in an extensions block.
+#[derive(Clone, Copy)]
+struct Extension<'a> {
+    /// The whole extension: type, length and data.
+    whole: &'a [u8],
+    data: &'a [u8],
+}
+
+/// Finds extension `wanted` in an extensions block, each extension read by tls-parser without
+/// interpreting its data.
+fn find_extension<'a>(
+    block: &'a [u8],
+    wanted: u16,
+    what: &'static str,
+) -> Result<Option<Extension<'a>>, TlsError> {
+    let mut rest = block;
+    while !rest.is_empty() {
+        let offset = block.len() - rest.len();
+        let truncated = TlsError::Truncated { what, offset };
+        let Ok((after, TlsExtension::Unknown(ext_type, data))) = parse_tls_extension_unknown(rest)
+        else {
+            return Err(truncated);
+        };
+        if ext_type.0 == wanted {
+            let whole = rest
+                .get(..rest.len().saturating_sub(after.len()))
+                .ok_or(truncated)?;
+            return Ok(Some(Extension { whole, data }));
+        }
+        rest = after;
     }
     Ok(None)
 }
@@ -347,25 +373,67 @@ fn pairs(bytes: &[u8]) -> impl Iterator<Item = u16> + '_ {
 
 /// Reads a ClientHello body.
 pub fn parse_client_hello(body: &[u8]) -> Result<ClientHello<'_>, TlsError> {
-    let mut r = Reader::new(body, "ClientHello");
-    let legacy_version = r.u16()?;
-    r.take(32)?; // random
-    r.vector(1)?; // legacy_session_id
-    let cipher_suites = r.vector(2)?;
-    r.vector(1)?; // legacy_compression_methods
-    let supported_versions = if r.is_empty() {
-        None
-    } else {
-        let extensions = Reader::new(r.vector(2)?, "ClientHello extensions");
-        find_extension(extensions, EXT_SUPPORTED_VERSIONS)?
-            .map(|data| Reader::new(data, "supported_versions").vector(1))
-            .transpose()?
+    let what = "ClientHello";
+    let (rest, hello) =
+        parse_tls_handshake_client_hello(body).map_err(|e| refusal(what, body, e, hello_fault))?;
+    // tls-parser copies the suites out; the field borrows them where tls-parser read them:
+    // after the version (2), the random (32), the session id with its length byte, and the
+    // suites' own 2-byte length.
+    let at = 2 + 32 + 1 + hello.session_id.map_or(0, <[u8]>::len) + 2;
+    let cipher_suites = body
+        .get(at..at + 2 * hello.ciphers.len())
+        .ok_or(TlsError::Malformed {
+            what,
+            offset: at,
+            why: "cipher_suites is not where tls-parser read it",
+        })?;
+    let supported_versions = match hello.ext {
+        // No extensions block, or one that overruns the body (tls-parser leaves it unread).
+        None if rest.is_empty() => None,
+        None => {
+            return Err(TlsError::Truncated {
+                what,
+                offset: body.len(),
+            })
+        }
+        Some(block) => find_extension(block, EXT_SUPPORTED_VERSIONS, "ClientHello extensions")?
+            .map(offered_versions)
+            .transpose()?,
     };
     Ok(ClientHello {
-        legacy_version,
+        legacy_version: hello.version.0,
         cipher_suites,
         supported_versions,
     })
+}
+
+/// The version list of a ClientHello's supported_versions extension: its data after a one-byte
+/// length, which must say exactly that many bytes, and which tls-parser must read as whole
+/// versions. Offsets count from the start of the extension.
+fn offered_versions(ext: Extension<'_>) -> Result<&[u8], TlsError> {
+    let what = "supported_versions";
+    let Extension { whole, data } = ext;
+    let list = match data.split_first() {
+        Some((&len, list)) if usize::from(len) == list.len() => list,
+        _ => {
+            return Err(TlsError::Malformed {
+                what,
+                offset: 4,
+                why: "the list's length byte does not match the extension's length",
+            })
+        }
+    };
+    match parse_tls_extension_supported_versions(whole) {
+        Ok((_, TlsExtension::SupportedVersions(versions))) if 2 * versions.len() == list.len() => {
+            Ok(list)
+        }
+        Ok(_) => Err(TlsError::Malformed {
+            what,
+            offset: 5,
+            why: "a version is cut in half",
+        }),
+        Err(e) => Err(refusal(what, whole, e, versions_fault)),
+    }
 }
 
 /// The fields of a ServerHello that fix how the rest of the connection reads.
@@ -384,41 +452,83 @@ impl ServerHello {
     }
 }
 
-/// Reads a ServerHello body (a TLS 1.3 HelloRetryRequest reads the same way).
+/// Reads a ServerHello body. A TLS 1.3 ServerHello and a HelloRetryRequest (a ServerHello with
+/// a fixed random) read as TLS 1.2 ones do, with the version in supported_versions; the
+/// ServerHello of TLS 1.3 draft 18 (no session id, no compression) reads too.
 pub fn parse_server_hello(body: &[u8]) -> Result<ServerHello, TlsError> {
-    let mut r = Reader::new(body, "ServerHello");
-    let legacy_version = r.u16()?;
-    r.take(32)?; // random
-    r.vector(1)?; // session id
-    let cipher_suite = r.u16()?;
-    r.u8()?; // compression method
-    let selected_version = if r.is_empty() {
-        None
-    } else {
-        let extensions = Reader::new(r.vector(2)?, "ServerHello extensions");
-        match find_extension(extensions, EXT_SUPPORTED_VERSIONS)? {
-            Some(data) => Some(Reader::new(data, "supported_versions").u16()?),
-            None => None,
+    let what = "ServerHello";
+    let (rest, message) = parse_tls_handshake_msg_server_hello(body)
+        .map_err(|e| refusal(what, body, e, hello_fault))?;
+    let (legacy_version, cipher, ext) = match message {
+        TlsMessageHandshake::ServerHello(h) => (h.version, h.cipher, h.ext),
+        TlsMessageHandshake::ServerHelloV13Draft18(h) => (h.version, h.cipher, h.ext),
+        _ => {
+            return Err(TlsError::Malformed {
+                what,
+                offset: 0,
+                why: "tls-parser read another message",
+            })
         }
     };
+    let selected_version = match ext {
+        // No extensions block (or SSL 3.0, whose extensions tls-parser leaves unread), or one
+        // that overruns the body.
+        None if rest.is_empty() || legacy_version.0 == version::SSL_3_0 => None,
+        None => {
+            return Err(TlsError::Truncated {
+                what,
+                offset: body.len(),
+            })
+        }
+        Some(block) => find_extension(block, EXT_SUPPORTED_VERSIONS, "ServerHello extensions")?
+            .map(selected_version)
+            .transpose()?,
+    };
     Ok(ServerHello {
-        legacy_version,
-        cipher_suite,
+        legacy_version: legacy_version.0,
+        cipher_suite: cipher.0,
         selected_version,
     })
+}
+
+/// The one version a ServerHello's supported_versions extension selects, read by tls-parser.
+/// Offsets count from the start of the extension.
+fn selected_version(ext: Extension<'_>) -> Result<u16, TlsError> {
+    let what = "supported_versions";
+    let Extension { whole, data } = ext;
+    let malformed = TlsError::Malformed {
+        what,
+        offset: 2,
+        why: "a ServerHello's extension holds exactly one two-byte version",
+    };
+    if data.len() != 2 {
+        return Err(malformed);
+    }
+    match parse_tls_extension_supported_versions(whole) {
+        Ok((_, TlsExtension::SupportedVersions(versions))) => match versions.as_slice() {
+            [selected] => Ok(selected.0),
+            _ => Err(malformed),
+        },
+        Ok(_) => Err(malformed),
+        Err(e) => Err(refusal(what, whole, e, versions_fault)),
+    }
 }
 
 /// The certificate chain of a TLS 1.2 (or older) Certificate message, sender's first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CertificateChain<'a> {
-    list: &'a [u8],
+    /// The whole message body, checked by [`parse_certificate`].
+    body: &'a [u8],
 }
 
 impl<'a> CertificateChain<'a> {
     /// The DER certificates, in order.
     pub fn certificates(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
-        let mut r = Reader::new(self.list, "certificate_list");
-        std::iter::from_fn(move || if r.is_empty() { None } else { r.vector(3).ok() })
+        certificate_list(self.body)
+            .map(|(_, chain)| chain)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|certificate| certificate.data)
     }
 
     /// The sender's own certificate (the first one), if the chain is not empty.
@@ -427,23 +537,40 @@ impl<'a> CertificateChain<'a> {
     }
 }
 
+/// tls-parser's reading of a Certificate body: what follows the certificate_list, and its
+/// entries (it stops quietly at an entry that overruns the list).
+fn certificate_list(body: &[u8]) -> Result<(&[u8], Vec<RawCertificate<'_>>), TlsError> {
+    let (rest, message) = parse_tls_handshake_msg_certificate(body)
+        .map_err(|e| refusal("Certificate", body, e, |_| "tls-parser cannot read it"))?;
+    match message {
+        TlsMessageHandshake::Certificate(contents) => Ok((rest, contents.cert_chain)),
+        _ => Err(TlsError::Malformed {
+            what: "Certificate",
+            offset: 0,
+            why: "tls-parser read another message",
+        }),
+    }
+}
+
 /// Reads a TLS 1.2 (or older) Certificate message body; an empty chain is valid (a client
 /// asked for a certificate may send none). Each entry is checked to fit the list.
 pub fn parse_certificate(body: &[u8]) -> Result<CertificateChain<'_>, TlsError> {
-    let mut r = Reader::new(body, "Certificate");
-    let list = r.vector(3)?;
-    let extra = r.rest().len();
-    if extra > 0 {
+    let (rest, chain) = certificate_list(body)?;
+    if !rest.is_empty() {
         return Err(TlsError::Trailing {
             what: "Certificate",
-            extra,
+            extra: rest.len(),
         });
     }
-    let mut entries = Reader::new(list, "certificate_list");
-    while !entries.is_empty() {
-        entries.vector(3)?;
+    // The list is the body after its 3-byte length; the entries read must cover all of it.
+    let read: usize = chain.iter().map(|c| 3 + c.data.len()).sum();
+    if read != body.len().saturating_sub(3) {
+        return Err(TlsError::Truncated {
+            what: "certificate_list",
+            offset: read,
+        });
     }
-    Ok(CertificateChain { list })
+    Ok(CertificateChain { body })
 }
 
 /// An alert record's content, when readable (before protection or under a NULL cipher).

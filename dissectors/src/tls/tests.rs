@@ -164,6 +164,117 @@ fn a_server_hello_gives_the_negotiated_version() {
     );
 }
 
+/// The fixed fields of a TLS 1.3 ServerHello: legacy_version 1.2, `random`, a 32-byte
+/// legacy_session_id_echo, `suite`, compression null; then `extensions` behind their length.
+fn tls13_server_hello(random: &[u8; 32], suite: u16, extensions: &[u8]) -> Vec<u8> {
+    let mut b = vec![0x03, 0x03]; // legacy_version TLS 1.2
+    b.extend_from_slice(random);
+    b.push(0x20); // legacy_session_id_echo: 32 bytes
+    b.extend_from_slice(&[0x44; 32]);
+    b.extend_from_slice(&suite.to_be_bytes()); // cipher_suite
+    b.push(0x00); // legacy_compression_method: null
+    b.extend_from_slice(&(extensions.len() as u16).to_be_bytes());
+    b.extend_from_slice(extensions);
+    b
+}
+
+#[test]
+fn a_tls13_server_hello_reads_its_version_after_other_extensions() {
+    let mut extensions = vec![
+        0x00, 0x33, 0x00, 0x24, // key_share, 36 bytes
+        0x00, 0x1d, 0x00, 0x20, // x25519, a 32-byte key
+    ];
+    extensions.extend_from_slice(&[0x55; 32]);
+    extensions.extend_from_slice(&[
+        0x00, 0x2b, 0x00, 0x02, // supported_versions, 2 bytes
+        0x03, 0x04, // selected_version TLS 1.3
+    ]);
+    let body = tls13_server_hello(&[0x22; 32], 0x1301, &extensions);
+    let hello = parse_server_hello(&body).unwrap();
+    assert_eq!(hello.legacy_version, version::TLS_1_2);
+    assert_eq!(hello.cipher_suite, 0x1301); // TLS_AES_128_GCM_SHA256
+    assert_eq!(hello.selected_version, Some(version::TLS_1_3));
+    assert_eq!(hello.version(), version::TLS_1_3);
+}
+
+#[test]
+fn a_hello_retry_request_reads_as_a_server_hello() {
+    // RFC 8446 4.1.3: a ServerHello whose random is SHA-256("HelloRetryRequest").
+    const HRR_RANDOM: [u8; 32] = [
+        0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8,
+        0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8,
+        0x33, 0x9c,
+    ];
+    let extensions = [
+        0x00, 0x2b, 0x00, 0x02, 0x03, 0x04, // supported_versions: TLS 1.3
+        0x00, 0x33, 0x00, 0x02, 0x00, 0x17, // key_share: the group wanted, secp256r1, no key
+        0x00, 0x2c, 0x00, 0x06, 0x00, 0x04, 0xde, 0xad, 0xbe, 0xef, // cookie, 4 bytes
+    ];
+    let body = tls13_server_hello(&HRR_RANDOM, 0x1302, &extensions);
+    let hrr = parse_server_hello(&body).unwrap();
+    assert_eq!(hrr.cipher_suite, 0x1302); // TLS_AES_256_GCM_SHA384
+    assert_eq!(hrr.selected_version, Some(version::TLS_1_3));
+    assert_eq!(hrr.version(), version::TLS_1_3);
+}
+
+#[test]
+fn a_tls13_draft18_server_hello_reads_its_version_and_suite() {
+    let mut body = vec![0x7f, 0x12]; // version: TLS 1.3 draft 18
+    body.extend_from_slice(&[0x22; 32]); // random; no session id in this draft
+    body.extend_from_slice(&[0x13, 0x01]); // cipher_suite; no compression either
+    body.extend_from_slice(&[0x00, 0x00]); // extensions: none
+    let hello = parse_server_hello(&body).unwrap();
+    assert_eq!((hello.version(), hello.cipher_suite), (0x7f12, 0x1301));
+}
+
+#[test]
+fn malformed_hellos_say_which_field() {
+    // A ClientHello with a 33-byte session id (at most 32).
+    let mut body = client_hello_body();
+    body[34] = 33;
+    body.splice(35..35, [0x00]);
+    assert_eq!(
+        parse_client_hello(&body).unwrap_err().to_string(),
+        "tls: ClientHello is malformed at offset 34: legacy_session_id is longer than 32 bytes"
+    );
+    // Cipher suites of odd length: 5 bytes at offset 37.
+    let mut body = client_hello_body();
+    body[36] = 5;
+    assert_eq!(
+        parse_client_hello(&body).unwrap_err().to_string(),
+        "tls: ClientHello is malformed at offset 37: cipher_suites or compression_methods \
+         overruns the body, or a suite is cut in half"
+    );
+    // supported_versions whose list length (3) disagrees with its data (5 bytes).
+    let mut body = client_hello_body();
+    let at = body.len() - 5;
+    body[at] = 3;
+    assert_eq!(
+        parse_client_hello(&body).unwrap_err().to_string(),
+        "tls: supported_versions is malformed at offset 4: the list's length byte does not \
+         match the extension's length"
+    );
+    // A ServerHello with legacy_version 1.3 (RFC 8446 fixes it at 1.2).
+    let mut body = server_hello_body(0x1301, Some(0x0304));
+    body[1] = 0x04;
+    assert_eq!(
+        parse_server_hello(&body).unwrap_err().to_string(),
+        "tls: ServerHello is malformed at offset 0: legacy_version is not SSL 3.0 to TLS 1.2 \
+         (nor TLS 1.3 draft 18)"
+    );
+    // A ServerHello whose supported_versions holds a list, not one version.
+    let body = tls13_server_hello(
+        &[0x22; 32],
+        0x1301,
+        &[0x00, 0x2b, 0x00, 0x03, 0x02, 0x03, 0x04],
+    );
+    assert_eq!(
+        parse_server_hello(&body).unwrap_err().to_string(),
+        "tls: supported_versions is malformed at offset 2: a ServerHello's extension holds \
+         exactly one two-byte version"
+    );
+}
+
 #[test]
 fn suite_facts() {
     assert_eq!(null_cipher_mac_len(0x0001), Some(16)); // NULL_MD5
@@ -217,7 +328,13 @@ fn a_certificate_message_spanning_records_yields_its_der() {
     // An entry longer than the list is refused.
     let mut broken = body.clone();
     broken[5] = broken[5].wrapping_add(1);
-    assert!(parse_certificate(&broken).is_err());
+    assert_eq!(
+        parse_certificate(&broken),
+        Err(TlsError::Truncated {
+            what: "certificate_list",
+            offset: 0
+        })
+    );
     assert!(matches!(
         parse_certificate(&[0, 0, 0, 9]),
         Err(TlsError::Trailing { extra: 1, .. })
