@@ -124,6 +124,27 @@ fn ip(args: &[&str]) {
     );
 }
 
+/// `otwitness capture` on the `b` end of `link`, writing to `out`, keyed by the `site-key` file
+/// beside `out` (which `analyze` in these tests shares).
+fn capture_command(link: &Link, out: &Path) -> Command {
+    let mut command = Command::new("ip");
+    command
+        .args([
+            "netns",
+            "exec",
+            &link.ns('b'),
+            BIN,
+            "capture",
+            "--interface",
+        ])
+        .arg(link.end('b'))
+        .arg("--out")
+        .arg(out)
+        .arg("--site-key")
+        .arg(out.with_file_name("site-key"));
+    command
+}
+
 /// A running `otwitness capture` in the `b` namespace; killed on drop if still running.
 struct Sensor {
     child: Child,
@@ -138,27 +159,8 @@ impl Sensor {
             nanos()
         ));
         let stderr = fs::File::create(&log).expect("log file");
-        let key = out.with_file_name("site-key");
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &link.ns('b'),
-                BIN,
-                "capture",
-                "--interface",
-            ])
-            .arg(link.end('b'))
-            .arg("--out")
-            .arg(out)
-            .args([
-                "--sensor-id",
-                "live-test",
-                "--status-every",
-                "1h",
-                "--site-key",
-            ])
-            .arg(&key)
+        let child = capture_command(link, out)
+            .args(["--sensor-id", "live-test", "--status-every", "1h"])
             .args(extra)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
@@ -983,20 +985,7 @@ fn user_option_refuses_a_folder_the_user_cannot_write() {
     let live = work.join("live");
     fs::create_dir(&live).expect("evidence folder");
 
-    let out = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &link.ns('b'),
-            BIN,
-            "capture",
-            "--interface",
-        ])
-        .arg(link.end('b'))
-        .arg("--out")
-        .arg(&live)
-        .arg("--site-key")
-        .arg(work.join("site-key"))
+    let out = capture_command(&link, &live)
         .args(["--user", "nobody"])
         .output()
         .expect("otwitness runs");
