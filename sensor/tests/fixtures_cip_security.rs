@@ -10,7 +10,9 @@ mod support;
 
 use analytics::evidence::{Evidence, Protocol, SessionRow, WriteRow};
 use serde_json::Value;
-use support::fixture::{analyse, check_tls_credentials, check_tls_sessions, scenario, truth};
+use support::fixture::{
+    analyse, check_tls_credentials, check_tls_sessions, scenario, truth, tshark_client_certificates,
+};
 
 const PORT: u16 = 2221;
 
@@ -182,30 +184,13 @@ fn no_private_key_ships_beside_the_captures() {
 #[test]
 fn client_certificate_frames_agree_with_tshark() {
     for name in ["enip-tls12-null", "enip-tls12"] {
-        let capture = scenario(name).join("capture.pcap");
-        let output = std::process::Command::new("tshark")
-            .args(["-n", "-r"])
-            .arg(&capture)
-            .args(["-d", "tcp.port==2221,tls", "-Y"])
-            .arg("tls.handshake.type == 11 && tcp.dstport == 2221")
-            .args(["-T", "fields", "-e", "frame.number", "-e", "tcp.srcport"])
-            .output();
-        let output = match output {
-            Ok(o) if o.status.success() => o,
-            _ if std::env::var_os("CI").is_some() => panic!("tshark is required on CI"),
-            _ => {
-                eprintln!("skipping: tshark not installed");
-                return;
-            }
+        let Some(certificates) = tshark_client_certificates(name, PORT, "tcp.srcport") else {
+            return;
         };
-        let mut theirs: Vec<(u64, u16)> = String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .map(|l| {
-                let (frame, port) = l.split_once('\t').expect("two fields");
-                (frame.parse().unwrap(), port.parse().unwrap())
-            })
+        let theirs: Vec<(u64, u16)> = certificates
+            .into_iter()
+            .map(|(frame, port)| (frame, port.parse().expect("a port")))
             .collect();
-        theirs.sort();
         let evidence = analyse(name);
         let mut ours: Vec<(u64, u16)> = evidence
             .credentials

@@ -12,6 +12,7 @@ use analytics::evidence::{Attribution, Evidence, Protocol, WriteRow};
 use serde_json::Value;
 use support::fixture::{
     analyse, analyse_with, check_tls_credentials, check_tls_sessions, scenario, truth,
+    tshark_client_certificates,
 };
 
 /// The Modbus sessions on 802: exactly one per client connection of the truth, each as
@@ -155,36 +156,15 @@ fn no_key_log_material_reaches_the_evidence() {
 #[test]
 fn client_certificates_agree_with_tshark() {
     let name = "modbus-tls12";
-    let capture = scenario(name).join("capture.pcap");
-    let output = std::process::Command::new("tshark")
-        .args(["-n", "-r"])
-        .arg(&capture)
-        .args(["-d", "tcp.port==802,tls", "-Y"])
-        .arg("tls.handshake.type == 11 && tcp.dstport == 802")
-        .args([
-            "-T",
-            "fields",
-            "-e",
-            "frame.number",
-            "-e",
-            "x509sat.uTF8String",
-        ])
-        .output();
-    let output = match output {
-        Ok(o) if o.status.success() => o,
-        _ if std::env::var_os("CI").is_some() => panic!("tshark is required on CI"),
-        _ => {
-            eprintln!("skipping: tshark not installed");
-            return;
-        }
+    let Some(certificates) = tshark_client_certificates(name, 802, "x509sat.uTF8String") else {
+        return;
     };
-    let mut theirs: Vec<(u64, String)> = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|l| {
-            let (frame, names) = l.split_once('\t').expect("two fields");
+    let mut theirs: Vec<(u64, String)> = certificates
+        .into_iter()
+        .map(|(frame, names)| {
             // The leaf's names in DER order: issuer O and CN, then subject O and CN.
             let cn = names.split(',').nth(3).unwrap_or_default().to_owned();
-            (frame.parse().unwrap(), cn)
+            (frame, cn)
         })
         .collect();
     theirs.sort();

@@ -4,6 +4,7 @@
 //! scenario's `truth.json`, never from this module.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::Arc;
 
 use analytics::attribution::Attributor;
@@ -159,4 +160,43 @@ pub fn check_tls_credentials(name: &str, evidence: &Evidence, protocol: Protocol
         let listed = format!("tls_client_cert:{}", want["sha256"].as_str().unwrap());
         assert_eq!(session.credentials, [listed], "{at}: session credentials");
     }
+}
+
+/// The client Certificate messages tshark finds in scenario `name`, with TLS decoded on
+/// `port`: each one's frame and the value of tshark field `field`, as tshark prints it. `None`
+/// when tshark is not installed (a failure on CI).
+pub fn tshark_client_certificates(
+    name: &str,
+    port: u16,
+    field: &str,
+) -> Option<Vec<(u64, String)>> {
+    if !super::have_tool("tshark", &["--version"]) {
+        return None;
+    }
+    let capture = scenario(name).join("capture.pcap");
+    let output = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(&capture)
+        .arg("-d")
+        .arg(format!("tcp.port=={port},tls"))
+        .arg("-Y")
+        .arg(format!("tls.handshake.type == 11 && tcp.dstport == {port}"))
+        .args(["-T", "fields", "-e", "frame.number", "-e", field])
+        .output()
+        .expect("tshark runs");
+    assert!(
+        output.status.success(),
+        "tshark on {name}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let mut rows: Vec<(u64, String)> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| {
+            let (frame, value) = line.split_once('\t').expect("two fields");
+            (frame.parse().expect("a frame number"), value.to_owned())
+        })
+        .collect();
+    rows.sort();
+    Some(rows)
 }
