@@ -3,64 +3,15 @@
 //! claims to be huge (the reassembly buffer and the protocol's own size limit). Each test
 //! counts what the engine reports; none measures time.
 
+mod support;
+
 use std::net::Ipv4Addr;
-use std::sync::Arc;
 
-use analytics::attribution::Attributor;
-use analytics::engine::{Engine, EngineConfig};
-use analytics::evidence::{AlertKind, Evidence, FrameRef, Outcome};
+use analytics::engine::EngineConfig;
+use analytics::evidence::{AlertKind, Evidence, Outcome};
 use analytics::reassembly::Limits;
-use dissectors::link::{Packet, TcpFlags, TcpSegment, Transport};
-
-/// Builds and feeds packets of one engine, numbering frames and spacing them 1 ms apart.
-struct Feeder {
-    engine: Engine,
-    frame: u64,
-}
-
-impl Feeder {
-    fn new(config: EngineConfig) -> Feeder {
-        let names: Arc<[String]> = vec!["flood".to_owned()].into();
-        Feeder {
-            engine: Engine::new(config, Attributor::default(), names),
-            frame: 0,
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn send(
-        &mut self,
-        src: (Ipv4Addr, u16),
-        dst: (Ipv4Addr, u16),
-        seq: u32,
-        ack: u32,
-        flags: TcpFlags,
-        payload: &[u8],
-    ) {
-        self.frame += 1;
-        let segment = TcpSegment {
-            src_port: src.1,
-            dst_port: dst.1,
-            seq,
-            ack,
-            flags,
-            payload,
-        };
-        let packet = Packet::between(src.0.into(), dst.0.into(), Transport::Tcp(segment));
-        let at = FrameRef {
-            source: 0,
-            frame: self.frame,
-            ts_us: 1_700_000_000_000_000 + self.frame as i64 * 1000,
-        };
-        self.engine.process(at, &packet, payload.len() as u64 + 54);
-    }
-
-    fn finish(mut self) -> (Evidence, analytics::engine::Counters) {
-        self.engine.finish();
-        let evidence = self.engine.take_evidence();
-        (evidence, self.engine.counters().clone())
-    }
-}
+use dissectors::link::TcpFlags;
+use support::Feeder;
 
 fn alerts(evidence: &Evidence, kind: AlertKind) -> usize {
     evidence.alerts.iter().filter(|a| a.kind == kind).count()
@@ -75,7 +26,7 @@ const CLIENT: (Ipv4Addr, u16) = (Ipv4Addr::new(10, 0, 0, 1), 40000);
 fn modbus_client_that_never_reads_answers() {
     const REQUESTS: u16 = 3000;
     let server = (Ipv4Addr::new(10, 0, 0, 2), 502);
-    let mut feed = Feeder::new(EngineConfig::default());
+    let mut feed = Feeder::new(EngineConfig::default(), "flood");
     let syn = TcpFlags::SYN;
     feed.send(CLIENT, server, 99, 0, syn, &[]);
     feed.send(server, CLIENT, 499, 100, TcpFlags::SYN_ACK, &[]);
@@ -122,7 +73,7 @@ fn a_million_tiny_flows_keep_the_table_bounded() {
     };
     let server = (Ipv4Addr::new(10, 9, 0, 1), 502);
     let syn = TcpFlags::SYN;
-    let mut feed = Feeder::new(config);
+    let mut feed = Feeder::new(config, "flood");
     for i in 0..FLOWS {
         let ip = Ipv4Addr::from(0x0a00_0000 | (i >> 8));
         let port = 20_000 + (i & 0xff) as u16;
@@ -217,7 +168,7 @@ fn hello() -> Vec<u8> {
 /// Sends the client bytes `stream` after a handshake, in 1460-byte segments.
 fn send_opcua(server: (Ipv4Addr, u16), stream: &[u8]) -> (Evidence, analytics::engine::Counters) {
     let syn = TcpFlags::SYN;
-    let mut feed = Feeder::new(EngineConfig::default());
+    let mut feed = Feeder::new(EngineConfig::default(), "flood");
     feed.send(CLIENT, server, 0, 0, syn, &[]);
     feed.send(server, CLIENT, 0, 1, TcpFlags::SYN_ACK, &[]);
     let mut seq = 1u32;

@@ -3,16 +3,17 @@
 //! lost in the gap, which is reported). Packets are built here, not read from a capture, so
 //! every segmentation can be tried.
 
-use std::net::IpAddr;
-use std::sync::Arc;
+mod support;
 
-use analytics::attribution::Attributor;
-use analytics::engine::{Engine, EngineConfig};
-use analytics::evidence::{AlertKind, Evidence, FrameRef, Outcome};
-use dissectors::link::{Packet, TcpFlags, TcpSegment, Transport};
+use std::net::Ipv4Addr;
 
-const CLIENT: (&str, u16) = ("10.0.0.1", 40000);
-const SERVER: (&str, u16) = ("10.0.0.2", 502);
+use analytics::engine::EngineConfig;
+use analytics::evidence::{AlertKind, Evidence, Outcome};
+use dissectors::link::TcpFlags;
+use support::Feeder;
+
+const CLIENT: (Ipv4Addr, u16) = (Ipv4Addr::new(10, 0, 0, 1), 40000);
+const SERVER: (Ipv4Addr, u16) = (Ipv4Addr::new(10, 0, 0, 2), 502);
 
 /// FC 16, unit 1, 3 registers at 100 (tid 1); FC 6, unit 1, register 7 = 42 (tid 2); FC 5,
 /// unit 2, coil 3 on (tid 3).
@@ -37,44 +38,32 @@ const RESPONSES: &[u8] = &[
 const CLIENT_ISN: u32 = 1000;
 const SERVER_ISN: u32 = 5000;
 
+/// The client–server conversation of these tests, fed to one engine.
 struct Conversation {
-    engine: Engine,
-    frame: u64,
+    feed: Feeder,
 }
 
 impl Conversation {
     fn new() -> Conversation {
-        let names: Arc<[String]> = vec!["test".to_owned()].into();
-        let engine = Engine::new(EngineConfig::default(), Attributor::default(), names);
-        Conversation { engine, frame: 0 }
+        Conversation {
+            feed: Feeder::new(EngineConfig::default(), "test"),
+        }
     }
 
     fn send(&mut self, from_client: bool, seq: u32, ack: u32, flags: TcpFlags, payload: &[u8]) {
-        self.frame += 1;
         let (src, dst) = if from_client {
             (CLIENT, SERVER)
         } else {
             (SERVER, CLIENT)
         };
-        let segment = TcpSegment {
-            src_port: src.1,
-            dst_port: dst.1,
-            seq,
-            ack,
-            flags,
-            payload,
-        };
-        let packet = Packet::between(
-            src.0.parse::<IpAddr>().unwrap(),
-            dst.0.parse::<IpAddr>().unwrap(),
-            Transport::Tcp(segment),
-        );
-        let at = FrameRef {
-            source: 0,
-            frame: self.frame,
-            ts_us: 1_700_000_000_000_000 + self.frame as i64 * 1000,
-        };
-        self.engine.process(at, &packet, payload.len() as u64 + 54);
+        self.feed.send(src, dst, seq, ack, flags, payload);
+    }
+
+    /// Ends the capture here: the evidence, sorted.
+    fn finish(self) -> Evidence {
+        let (mut evidence, _) = self.feed.finish();
+        evidence.sort();
+        evidence
     }
 
     fn handshake(&mut self) {
@@ -115,10 +104,7 @@ impl Conversation {
         let server_end = SERVER_ISN + 1 + RESPONSES.len() as u32;
         self.send(true, client_end, server_end, fin, &[]);
         self.send(false, server_end, client_end + 1, fin, &[]);
-        self.engine.finish();
-        let mut evidence = self.engine.take_evidence();
-        evidence.sort();
-        evidence
+        self.finish()
     }
 }
 
@@ -208,8 +194,7 @@ fn a_request_without_answer_is_no_response_after_fin() {
     let fin = TcpFlags::FIN_ACK;
     c.send(true, CLIENT_ISN + 13, SERVER_ISN + 1, fin, &[]);
     c.send(false, SERVER_ISN + 1, CLIENT_ISN + 14, fin, &[]);
-    c.engine.finish();
-    let evidence = c.engine.take_evidence();
+    let evidence = c.finish();
     assert_eq!(evidence.writes.len(), 1);
     assert_eq!(evidence.writes[0].outcome, Outcome::NoResponse);
 }
@@ -220,8 +205,7 @@ fn a_capture_ending_before_the_answer_leaves_the_outcome_unknown() {
     let ack = TcpFlags::ACK;
     c.handshake();
     c.send(true, CLIENT_ISN + 1, SERVER_ISN + 1, ack, &REQUESTS[19..31]);
-    c.engine.finish();
-    let evidence = c.engine.take_evidence();
+    let evidence = c.finish();
     assert_eq!(evidence.writes[0].outcome, Outcome::Unknown);
 }
 
@@ -238,8 +222,6 @@ fn a_stream_joined_mid_way_resynchronises_on_the_next_adu() {
         &REQUESTS[5..],
     );
     c.send(false, SERVER_ISN + 1, CLIENT_ISN + 44, ack, RESPONSES);
-    c.engine.finish();
-    let mut evidence = c.engine.take_evidence();
-    evidence.sort();
+    let evidence = c.finish();
     assert_eq!(writes(&evidence), expected()[1..].to_vec());
 }
