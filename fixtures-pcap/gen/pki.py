@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 
 ROLE_OID = "1.3.6.1.4.1.50316.802.1"
@@ -62,3 +63,12 @@ def make_cert(d: str, name: str, subj: str, ca: tuple[str, str], *, server: bool
             "sha256": hashlib.sha256(der).hexdigest(), "sha1": hashlib.sha1(der).hexdigest(),
             "subject": subject, "role": role,
             "not_before": valid["notBefore"], "not_after": valid["notAfter"]}
+
+
+def publish(outdir: str, pems: dict[str, str]) -> None:
+    """Replaces OUTDIR/certs with a copy of each PEM certificate, as NAME.pem (no keys)."""
+    cdir = os.path.join(outdir, "certs")
+    shutil.rmtree(cdir, ignore_errors=True)
+    os.makedirs(cdir)
+    for name, path in pems.items():
+        shutil.copy(path, os.path.join(cdir, f"{name}.pem"))

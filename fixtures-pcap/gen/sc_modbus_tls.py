@@ -193,13 +193,8 @@ def run(outdir: str, scratch: str, version: str, null: bool = False) -> dict:
     T.write_toml_tables(os.path.join(outdir, "delegations.toml"), "delegation", gs,
                         f"# delegations for {scenario}; " + ("windows use the capture's real time." if null else
                                                               "the writes are opaque, so no write row can use it."))
-    cdir = os.path.join(outdir, "certs")
-    shutil.rmtree(cdir, ignore_errors=True)
-    os.makedirs(cdir)
-    shutil.copy(ca[0], os.path.join(cdir, "ca.pem"))
-    shutil.copy(server["cert"], os.path.join(cdir, "server.pem"))
-    for n, c in certs.items():
-        shutil.copy(c["cert"], os.path.join(cdir, f"client-{n}.pem"))
+    pki.publish(outdir, {"ca": ca[0], "server": server["cert"],
+                         **{f"client-{n}": c["cert"] for n, c in certs.items()}})
     doc = {
         "scenario": scenario, "capture": "capture.pcap",
         "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),

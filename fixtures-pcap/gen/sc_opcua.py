@@ -7,6 +7,7 @@ import os
 import shutil
 import time
 
+import pki
 import truth as T
 from common import PY, dump, run_all, spawn, stop, versions, wait_port
 from netlab import Lab, mac_for
@@ -137,7 +138,6 @@ def run(outdir, scratch, scenario):
     sec = None
     clients, pl = (SIGN_CLIENTS, sign_plans()) if scenario == "opcua-sign" else (CLIENTS, plans())
     if scenario != "opcua-none":
-        import pki
         pkid = os.path.join(scratch, "pki")
         os.makedirs(pkid)
         ca = pki.make_ca(pkid)
@@ -311,11 +311,7 @@ def build_truth(outdir, pcap, logs, scenario, clients, sec=None):
     for c in creds:
         c["principal"] = ids.by_credential(c["kind"], c["id"], c.get("subject"))
     if sec is not None:
-        cdir = os.path.join(outdir, "certs")
-        shutil.rmtree(cdir, ignore_errors=True)
-        os.makedirs(cdir)
-        for n, c in sec["certs"].items():
-            shutil.copy(c["cert"], os.path.join(cdir, f"{n}.pem"))
+        pki.publish(outdir, {n: c["cert"] for n, c in sec["certs"].items()})
     doc = {
         "scenario": scenario, "capture": "capture.pcap",
         "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
