@@ -106,6 +106,15 @@ class Lab:
         _offloads_off(SWITCH, "br0")
         time.sleep(0.5)
 
+    def build(self, server_ip: str, clients: dict[str, tuple]) -> None:
+        """Starts the switch with the server "srv" at `server_ip` and one host per client
+        (name -> (ip, ...)), then finishes the setup: the whole lab of one scenario."""
+        self.start()
+        self.add_host("srv", server_ip)
+        for name, (ip, *_rest) in clients.items():
+            self.add_host(name, ip)
+        self.finish_setup()
+
     def exec_prefix(self, name: str) -> list[str]:
         return ["ip", "netns", "exec", self.ns(name)]
 

@@ -255,11 +255,7 @@ def run(outdir: str, scratch: str) -> dict:
     lab = Lab()
     logs = []
     try:
-        lab.start()
-        lab.add_host("srv", SERVER_IP)
-        for name, (ip, _a, _n) in CLIENTS.items():
-            lab.add_host(name, ip)
-        lab.finish_setup()
+        lab.build(SERVER_IP, CLIENTS)
         srv = spawn(lab, "srv", [PY, "-m", "cpppo.server.enip", "--address", f"0.0.0.0:{PORT}"] + SERVER_TAGS,
                     os.path.join(scratch, "server.log"))
         wait_port(lab, "srv", PORT)

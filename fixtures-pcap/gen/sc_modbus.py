@@ -140,11 +140,7 @@ def run(outdir: str, scratch: str) -> dict:
     pcap = os.path.join(outdir, "capture.pcap")
     lab = Lab()
     try:
-        lab.start()
-        lab.add_host("srv", SERVER_IP)
-        for name, (ip, _a, _n) in CLIENTS.items():
-            lab.add_host(name, ip)
-        lab.finish_setup()
+        lab.build(SERVER_IP, CLIENTS)
         # the server advertises a tiny MSS to the vendor host only
         subprocess.run(lab.exec_prefix("srv") + ["ip", "route", "add", "10.77.0.13/32", "dev", "eth0",
                                                  "advmss", "40"], check=True)

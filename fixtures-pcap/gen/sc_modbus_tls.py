@@ -113,11 +113,7 @@ def run(outdir: str, scratch: str, version: str, null: bool = False) -> dict:
     lab = Lab()
     logs = {}
     try:
-        lab.start()
-        lab.add_host("srv", SERVER_IP)
-        for name, (ip, _a, _n) in CLIENTS.items():
-            lab.add_host(name, ip)
-        lab.finish_setup()
+        lab.build(SERVER_IP, CLIENTS)
         srv = spawn(lab, "srv", [PY, "gen/modbus_server.py", str(PORT), server["cert"], server["key"], ca[0], version]
                     + ([NULL_CIPHERS] if null else []),
                     os.path.join(scratch, "server.log"))

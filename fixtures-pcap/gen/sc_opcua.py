@@ -161,11 +161,7 @@ def run(outdir, scratch, scenario):
     lab = Lab()
     logs = {}
     try:
-        lab.start()
-        lab.add_host("srv", SERVER_IP)
-        for name, (ip, _a, _n) in clients.items():
-            lab.add_host(name, ip)
-        lab.finish_setup()
+        lab.build(SERVER_IP, clients)
         sargs = ["none"] if sec is None else ["secure", sec["certs"]["server"]["der"], sec["certs"]["server"]["key"]]
         srv = spawn(lab, "srv", [PY, "gen/opcua_server.py"] + sargs, os.path.join(scratch, "server.log"))
         wait_port(lab, "srv", PORT, timeout=40)

@@ -228,11 +228,7 @@ def run(outdir: str, scratch: str) -> dict:
     lab = Lab()
     logs = {}
     try:
-        lab.start()
-        lab.add_host("srv", SERVER_IP)
-        for name, (ip, _a, _n) in CLIENTS.items():
-            lab.add_host(name, ip)
-        lab.finish_setup()
+        lab.build(SERVER_IP, CLIENTS)
         srv = spawn(lab, "srv", [PY_NATIVE, "gen/s7_server.py", os.path.join(scratch, "server-events.log")],
                     os.path.join(scratch, "server.out"))
         wait_port(lab, "srv", PORT)
