@@ -4,7 +4,8 @@ use analytics::evidence::AlertRow;
 use arrow_array::builder::StringBuilder;
 use arrow_array::RecordBatch;
 
-use super::{batch, finish_text, ip_text, texts, Columns, OriginColumns, RowContext, TableRow};
+use super::text::{push_ip_option, push_session_option};
+use super::{batch, finish_text, texts, Columns, OriginColumns, RowContext, TableRow};
 use crate::evidence::error::Result;
 use crate::evidence::schema::Table;
 
@@ -50,12 +51,11 @@ impl Columns<AlertRow> for AlertColumns {
 
         self.kind.append_value(row.kind.as_str());
         self.severity.append_value(row.severity.as_str());
-        self.session_id
-            .append_option(row.session_id.map(|id| id.text()));
+        push_session_option(&mut self.session_id, row.session_id);
         self.protocol
             .append_option(row.protocol.map(|p| p.as_str()));
-        self.client_ip.append_option(row.client_ip.map(ip_text));
-        self.server_ip.append_option(row.server_ip.map(ip_text));
+        push_ip_option(&mut self.client_ip, row.client_ip);
+        push_ip_option(&mut self.server_ip, row.server_ip);
         self.detail.append_value(&row.detail);
 
         self.rows += 1;

@@ -8,8 +8,9 @@ use analytics::evidence::AssetRow;
 use arrow_array::builder::{Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
 use arrow_array::{ArrayRef, RecordBatch};
 
+use super::text::{push_ip_option, push_mac};
 use super::TableRow;
-use super::{batch, finish_text, int64, ip_text, mac, texts, timestamps, Columns, RowContext};
+use super::{batch, finish_text, int64, texts, timestamps, Columns, RowContext};
 use crate::evidence::error::Result;
 use crate::evidence::schema::Table;
 
@@ -61,8 +62,8 @@ impl Columns<AssetRow> for AssetColumns {
         let source = ctx.source(Table::Assets, row.first.source)?;
 
         self.sensor.append_value(ctx.sensor());
-        self.ip.append_option(row.ip.map(ip_text));
-        self.mac.append_option(mac(row.mac));
+        push_ip_option(&mut self.ip, row.ip);
+        push_mac(&mut self.mac, row.mac);
         self.protocol
             .append_option(row.protocol.map(|p| p.as_str()));
         self.role.append_value(row.role);

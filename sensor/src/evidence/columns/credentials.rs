@@ -8,9 +8,8 @@ use analytics::evidence::CredentialRow;
 use arrow_array::builder::{BooleanBuilder, StringBuilder, TimestampMicrosecondBuilder};
 use arrow_array::RecordBatch;
 
-use super::{
-    batch, finish_text, ip_text, texts, timestamps, Columns, OriginColumns, RowContext, TableRow,
-};
+use super::text::{push_ip_option, push_session_option};
+use super::{batch, finish_text, texts, timestamps, Columns, OriginColumns, RowContext, TableRow};
 use crate::evidence::error::Result;
 use crate::evidence::schema::Table;
 
@@ -66,12 +65,11 @@ impl Columns<CredentialRow> for CredentialColumns {
     fn append(&mut self, row: &CredentialRow, ctx: &RowContext) -> Result<()> {
         self.origin.append(Table::Credentials, row.at, ctx)?;
 
-        self.session_id
-            .append_option(row.session_id.map(|id| id.text()));
+        push_session_option(&mut self.session_id, row.session_id);
         self.protocol.append_value(row.protocol.as_str());
         self.kind.append_value(row.kind.as_str());
         self.id.append_value(&row.id);
-        self.client_ip.append_option(row.client_ip.map(ip_text));
+        push_ip_option(&mut self.client_ip, row.client_ip);
 
         self.subject.append_option(row.subject.as_deref());
         self.issuer.append_option(row.issuer.as_deref());

@@ -13,19 +13,20 @@ mod assets;
 mod capture_stats;
 mod credentials;
 mod sessions;
+mod text;
 mod writes;
 
 pub use capture_stats::CaptureStatsRow;
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
-use analytics::evidence::{mac_text, Endpoints, FrameRef};
+use analytics::evidence::{Endpoints, FrameRef};
 use arrow_array::builder::{
     Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 
+use self::text::{push_ip, push_mac};
 use super::error::{EvidenceError, Result};
 use super::schema::{Table, UTC};
 
@@ -113,14 +114,6 @@ fn int64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-fn ip_text(ip: IpAddr) -> String {
-    ip.to_string()
-}
-
-fn mac(mac: Option<[u8; 6]>) -> Option<String> {
-    mac.as_ref().map(mac_text)
-}
-
 fn timestamps(rows: usize) -> TimestampMicrosecondBuilder {
     TimestampMicrosecondBuilder::with_capacity(rows).with_timezone(UTC)
 }
@@ -198,12 +191,12 @@ impl EndpointColumns {
     }
 
     fn append(&mut self, ends: &Endpoints) {
-        self.client_ip.append_value(ip_text(ends.client_ip));
+        push_ip(&mut self.client_ip, ends.client_ip);
         self.client_port.append_value(i32::from(ends.client_port));
-        self.client_mac.append_option(mac(ends.client_mac));
-        self.server_ip.append_value(ip_text(ends.server_ip));
+        push_mac(&mut self.client_mac, ends.client_mac);
+        push_ip(&mut self.server_ip, ends.server_ip);
         self.server_port.append_value(i32::from(ends.server_port));
-        self.server_mac.append_option(mac(ends.server_mac));
+        push_mac(&mut self.server_mac, ends.server_mac);
         self.vlan.append_option(ends.vlan.map(i32::from));
     }
 

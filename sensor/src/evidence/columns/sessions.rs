@@ -11,6 +11,7 @@ use arrow_array::builder::{
 };
 use arrow_array::{ArrayRef, RecordBatch};
 
+use super::text::push_session;
 use super::{
     batch, finish_text, int64, texts, timestamps, Columns, EndpointColumns, RowContext, TableRow,
 };
@@ -84,7 +85,7 @@ impl Columns<SessionRow> for SessionColumns {
         let end_source = ctx.source(Table::Sessions, row.last.source)?;
 
         self.sensor.append_value(ctx.sensor());
-        self.session_id.append_value(row.session_id.text());
+        push_session(&mut self.session_id, row.session_id);
         self.protocol.append_value(row.protocol.as_str());
         self.endpoints.append(&row.endpoints);
 

@@ -9,6 +9,7 @@ use analytics::evidence::WriteRow;
 use arrow_array::builder::{Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
 use arrow_array::RecordBatch;
 
+use super::text::{push_outcome, push_session};
 use super::{
     batch, finish_text, texts, timestamps, Columns, EndpointColumns, OriginColumns, RowContext,
     TableRow,
@@ -81,7 +82,7 @@ impl Columns<WriteRow> for WriteColumns {
         self.origin.append(Table::Writes, row.at, ctx)?;
 
         self.endpoints.append(&row.endpoints);
-        self.session_id.append_value(row.session_id.text());
+        push_session(&mut self.session_id, row.session_id);
 
         self.protocol.append_value(row.protocol.as_str());
         self.category.append_value(row.category.as_str());
@@ -91,7 +92,7 @@ impl Columns<WriteRow> for WriteColumns {
         self.target.append_value(&row.target);
         self.value.append_option(row.value.as_deref());
 
-        self.outcome.append_value(row.outcome.text());
+        push_outcome(&mut self.outcome, &row.outcome);
         self.response_ts.append_option(row.response_ts_us);
 
         let credential = row.credential.as_ref();
