@@ -362,8 +362,41 @@ impl Evidence {
 
     /// Puts every table in evidence order (source, frame, item), which does not depend on how
     /// many workers produced the rows, and merges asset rows describing the same device.
+    /// Joins the evidence of several shards, each already put in order by [`Evidence::sort`],
+    /// into one in that same order. The write rows, by far the most, are merged run by run and
+    /// moved once, rather than appended and sorted again; the other tables are appended and
+    /// sorted (they are small, and mostly sorted already).
+    pub fn merge_sorted(mut parts: Vec<Evidence>) -> Evidence {
+        if parts.len() == 1 {
+            return parts.pop().unwrap_or_default();
+        }
+        let mut merged = Evidence::default();
+        let total = parts.iter().map(|p| p.writes.len()).sum();
+        merged.writes.reserve(total);
+
+        let mut runs = Vec::with_capacity(parts.len());
+        for mut part in parts {
+            runs.push(std::mem::take(&mut part.writes).into_iter().peekable());
+            merged.append(&mut part);
+        }
+        loop {
+            let next = runs
+                .iter_mut()
+                .enumerate()
+                .filter_map(|(run, rows)| rows.peek().map(|w| (write_order(w), run)))
+                .min();
+            let Some(row) = next.and_then(|(_, run)| runs[run].next()) else {
+                break;
+            };
+            merged.writes.push(row);
+        }
+
+        merged.sort();
+        merged
+    }
+
     pub fn sort(&mut self) {
-        sort_rows_by_key(&mut self.writes, |w| (w.at, w.item));
+        sort_rows_by_key(&mut self.writes, write_order);
         // In place, without the scratch buffer of a stable sort: the key is unique (a frame
         // starts at most one session), so the order is the same.
         self.sessions
@@ -383,6 +416,12 @@ impl Evidence {
             && self.alerts.is_empty()
             && self.credentials.is_empty()
     }
+}
+
+/// The order of write rows in the evidence: by the frame that completed the request, then by
+/// the item's place within it. Unique among the rows of a run.
+fn write_order(write: &WriteRow) -> (FrameRef, u32) {
+    (write.at, write.item)
 }
 
 /// Sorts `rows` by `key` moving each row once: write rows are hundreds of bytes, and a

@@ -161,7 +161,7 @@ fn run_analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     let signer = signing_key(args.signing_key.as_deref())?;
     let key_path = args.site_key.clone().unwrap_or_else(site_key::default_path);
     let engine = EngineConfig {
-        max_flows: (args.max_flows / threads).max(1),
+        max_flows: args.max_flows,
         site_key: Some(Arc::new(site_key::load_or_create(&key_path)?)),
         ..EngineConfig::default()
     };
@@ -201,7 +201,7 @@ fn run_analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     let names: Vec<String> = run.inputs.iter().map(|i| i.name.clone()).collect();
     let signer = signer.map(|(key, path)| (Arc::new(key), path));
     let key = signer.as_ref().map(|(key, _)| key.clone());
-    evidence::write_evidence_signed(&args.out, &run, &names, &outcome.evidence, key)
+    evidence::write_evidence_signed(&args.out, &run, &names, &outcome.evidence, key, threads)
         .with_context(|| format!("writing evidence to {}", args.out.display()))?;
 
     if !args.quiet {

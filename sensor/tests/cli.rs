@@ -1,6 +1,7 @@
 //! The `otwitness` binary as a user runs it: one-line errors for a missing file, a file that
 //! is no capture and a broken identity map; `analyze` then `verify` on a bundled capture; the
-//! evidence read back by DuckDB exactly as DESIGN.md tells auditors to read it.
+//! evidence read back by DuckDB exactly as DESIGN.md tells auditors to read it; the same files,
+//! byte for byte, whatever `--threads` says.
 
 mod support;
 
@@ -220,4 +221,68 @@ fn stats_prints_every_stage_after_the_summary() {
     let o = otwitness(&["analyze", "--out", quiet_out.to_str().unwrap(), &capture]);
     assert!(o.status.success());
     assert!(!String::from_utf8_lossy(&o.stdout).contains("Per-stage latency"));
+}
+
+/// The files of every table, by path, SHA-256 and rows, as the manifest in `out` lists them.
+fn manifest_files(out: &Path) -> Vec<(String, String, u64)> {
+    let text = std::fs::read_to_string(out.join("manifest.json")).expect("a manifest");
+    let manifest: serde_json::Value = serde_json::from_str(&text).expect("manifest is JSON");
+    let files = manifest["files"].as_array().expect("a file list");
+    files
+        .iter()
+        .map(|f| {
+            let text = |key: &str| f[key].as_str().unwrap_or_default().to_owned();
+            (
+                text("path"),
+                text("sha256"),
+                f["rows"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_evidence_files_are_the_same_whatever_the_thread_count() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures-pcap");
+    let mut captures: Vec<String> = std::fs::read_dir(&fixtures)
+        .expect("fixtures-pcap is part of the repository")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("capture.pcap"))
+        .filter(|p| p.is_file())
+        .map(|p| p.display().to_string())
+        .collect();
+    captures.sort();
+    assert!(captures.len() >= 5, "{captures:?}");
+    let dir = temp_dir("threads");
+
+    let mut runs = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let out = dir.join(format!("evidence-{threads}"));
+        let mut args = vec![
+            "analyze",
+            "--quiet",
+            "--threads",
+            threads,
+            "--sensor-id",
+            "s1",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(captures.iter().map(String::as_str));
+        let o = otwitness(&args);
+        assert!(o.status.success(), "{threads} threads: {}", stderr(&o));
+        runs.push((threads, manifest_files(&out)));
+    }
+
+    let (_, one) = &runs[0];
+    let writes: u64 = one
+        .iter()
+        .filter(|(path, _, _)| path.starts_with("writes/"))
+        .map(|(_, _, rows)| rows)
+        .sum();
+    assert!(writes >= 100, "{one:?}");
+    for (threads, files) in &runs[1..] {
+        assert_eq!(files, one, "{threads} threads against 1");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

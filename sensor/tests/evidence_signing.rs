@@ -32,6 +32,7 @@ fn run_into(dir: &Path, key: Option<&SigningKey>) -> Manifest {
         &sources(),
         &sample_evidence(),
         key.map(|k| Arc::new(k.clone())),
+        2,
     )
     .expect("write evidence")
 }
@@ -487,6 +488,7 @@ fn documented_python_check_agrees() {
         &sources(),
         &sample_evidence(),
         Some(Arc::new(signer.clone())),
+        1,
     )
     .expect("write evidence");
     let manifest = scratch.join(TOP).display().to_string();

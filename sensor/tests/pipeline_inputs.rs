@@ -82,6 +82,7 @@ fn evidence_is_the_same_whatever_the_thread_count() {
         assert_eq!(many.sessions, one.sessions, "{threads} threads");
         assert_eq!(many.alerts, one.alerts, "{threads} threads");
         assert_eq!(many.assets, one.assets, "{threads} threads");
+        assert_eq!(many.credentials, one.credentials, "{threads} threads");
     }
     assert!(one.writes.len() >= 30);
 }

@@ -250,6 +250,11 @@ impl<'a> Packets<'a> {
         self.damage.as_ref()
     }
 
+    /// Byte offset in the file of the next record to read (the file's length once read).
+    pub fn offset(&self) -> u64 {
+        (self.cursor.file_len - self.cursor.rest.len()) as u64
+    }
+
     /// Blocks stepped over so far.
     pub fn skipped(&self) -> &Skipped {
         &self.cursor.skipped

@@ -84,10 +84,11 @@ pub fn write_evidence(
     source_names: &[String],
     evidence: &Evidence,
 ) -> Result<Manifest, EvidenceError> {
-    write_evidence_signed(out, run, source_names, evidence, None)
+    write_evidence_signed(out, run, source_names, evidence, None, 1)
 }
 
-/// [`write_evidence`], signing the manifest with `key` when one is given.
+/// [`write_evidence`], signing the manifest with `key` when one is given, and building and
+/// encoding the tables on `threads` threads; the files are the same whatever the thread count.
 ///
 /// # Errors
 ///
@@ -98,11 +99,26 @@ pub fn write_evidence_signed(
     source_names: &[String],
     evidence: &Evidence,
     key: Option<Arc<SigningKey>>,
+    threads: usize,
 ) -> Result<Manifest, EvidenceError> {
     let mut writer = EvidenceWriter::create(out, &run.sensor, source_names)?;
     writer.set_signing_key(key);
 
-    let written = write_tables(&mut writer, evidence).and_then(|()| writer.fill_empty_tables(run));
+    let mut write = || {
+        writer
+            .write_analysis(evidence)
+            .and_then(|()| writer.fill_empty_tables(run))
+    };
+    // Without a pool of its own (the system refused threads), the work runs on rayon's global
+    // pool: the same files, on however many threads that pool has.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .thread_name(|i| format!("otwitness-writer-{i}"))
+        .build();
+    let written = match &pool {
+        Ok(pool) => pool.install(write),
+        Err(_) => write(),
+    };
     if let Err(error) = written {
         if let Err(cleanup) = writer.abandon() {
             log::warn!("{cleanup} (while cleaning up after: {error})");
@@ -111,12 +127,4 @@ pub fn write_evidence_signed(
     }
 
     writer.commit(run)
-}
-
-fn write_tables(writer: &mut EvidenceWriter, evidence: &Evidence) -> Result<(), EvidenceError> {
-    writer.write_table(&evidence.writes)?;
-    writer.write_table(&evidence.sessions)?;
-    writer.write_table(&evidence.assets)?;
-    writer.write_table(&evidence.alerts)?;
-    writer.write_table(&evidence.credentials)
 }

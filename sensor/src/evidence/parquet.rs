@@ -7,6 +7,13 @@
 //! file, publishes it under its final name and returns its manifest entry; a writer dropped
 //! without `close` removes its temporary file. Deciding when to rotate (by time or size) is the
 //! caller's job; [`TableWriter::rows`] and [`TableWriter::bytes`] give what it needs.
+//!
+//! An offline run, which has every row of a table at hand, uses [`TableWriter::write_all`]
+//! instead: it cuts row groups by row count alone and builds each row group's batches and
+//! encodes its columns on the threads of the current rayon pool. The file is the same whatever
+//! the number of threads, and the same as `write` and `close` would make of the same rows when
+//! no row group reaches [`ROW_GROUP_BYTES`] (the only other difference: that size cap, which
+//! bounds a live capture's memory, does not apply, as the rows are in memory already).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -16,10 +23,13 @@ use std::time::Instant;
 use analytics::latency::{Latency, Stage};
 use arrow_array::RecordBatch;
 use chrono::NaiveDate;
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use rayon::prelude::*;
 
 use super::columns::{Columns, RowContext, TableRow};
 use super::digest::HashingWriter;
@@ -239,6 +249,11 @@ impl<R: TableRow> TableWriter<R> {
         let sink = writer
             .into_inner()
             .map_err(|e| EvidenceError::parquet(&self.tmp, e))?;
+        self.publish(sink, start)
+    }
+
+    /// Syncs the finished file, publishes it under its final name and returns its entry.
+    fn publish(&mut self, sink: HashingWriter<File>, start: Instant) -> Result<FileEntry> {
         let (file, sha256, bytes) = sink.finish();
         sync_file(&file, &self.tmp)?;
         drop(file);
@@ -271,6 +286,93 @@ impl<R: TableRow> TableWriter<R> {
         self.rows += batch.num_rows() as u64;
         record_batch(start);
         Ok(())
+    }
+}
+
+impl<R: TableRow + Sync> TableWriter<R> {
+    /// Writes `rows`, all of this writer's date, into a writer that was given no rows yet, and
+    /// closes it (see the module documentation). Each row group's batches are built, and its
+    /// columns encoded, in parallel on the current rayon pool.
+    ///
+    /// # Errors
+    ///
+    /// As [`TableWriter::write`] and [`TableWriter::close`]; the temporary file is removed.
+    pub fn write_all(mut self, rows: &[&R]) -> Result<FileEntry> {
+        let result = self.encode_all(rows);
+        if result.is_err() {
+            discard(&self.tmp);
+        }
+        result
+    }
+
+    fn encode_all(&mut self, rows: &[&R]) -> Result<FileEntry> {
+        if let Some(row) = rows
+            .iter()
+            .find(|r| date_of(r.partition_ts_us()) != self.date)
+        {
+            return Err(EvidenceError::WrongPartition {
+                table: R::TABLE.name(),
+                row_date: date_of(row.partition_ts_us()).to_string(),
+                partition_date: self.date.to_string(),
+            });
+        }
+        if !self.columns.is_empty() || self.rows > 0 {
+            let error = ParquetError::General("write_all after other rows".to_owned());
+            return Err(EvidenceError::parquet(&self.tmp, error));
+        }
+        let Some(writer) = self.writer.take() else {
+            return Err(closed_error(&self.tmp));
+        };
+        let tmp = self.tmp.clone();
+        let parquet_error = |e| EvidenceError::parquet(&tmp, e);
+        let (mut file, factory) = writer.into_serialized_writer().map_err(parquet_error)?;
+        let schema = R::TABLE.schema();
+
+        for (index, group) in rows.chunks(ROW_GROUP_ROWS).enumerate() {
+            let start = Instant::now();
+            let batches = group
+                .par_chunks(BATCH_ROWS)
+                .map(|chunk| {
+                    let mut columns = R::Columns::with_capacity(chunk.len());
+                    for row in chunk {
+                        columns.append(row, &self.ctx)?;
+                    }
+                    columns.finish()
+                })
+                .collect::<Result<Vec<RecordBatch>>>()?;
+
+            let writers = factory
+                .create_column_writers(index)
+                .map_err(parquet_error)?;
+            let chunks = writers
+                .into_par_iter()
+                .zip(schema.fields().par_iter())
+                .enumerate()
+                .map(|(column, (mut writer, field))| {
+                    for batch in &batches {
+                        for leaf in compute_leaves(field, batch.column(column))? {
+                            writer.write(&leaf)?;
+                        }
+                    }
+                    writer.close()
+                })
+                .collect::<std::result::Result<Vec<ArrowColumnChunk>, ParquetError>>()
+                .map_err(parquet_error)?;
+
+            let mut group_writer = file.next_row_group().map_err(parquet_error)?;
+            for chunk in chunks {
+                chunk
+                    .append_to_row_group(&mut group_writer)
+                    .map_err(parquet_error)?;
+            }
+            group_writer.close().map_err(parquet_error)?;
+            self.rows += group.len() as u64;
+            record_batch(start);
+        }
+
+        let start = Instant::now();
+        let sink = file.into_inner().map_err(parquet_error)?;
+        self.publish(sink, start)
     }
 }
 
@@ -365,6 +467,69 @@ mod tests {
 
         drop(writer);
         assert!(!tmp.exists());
+        let _ = std::fs::remove_dir_all(&out);
+        Ok(())
+    }
+
+    /// Row groups of more than one batch, the last one short, and values that differ per row.
+    fn many_alerts() -> Vec<AlertRow> {
+        let count = ROW_GROUP_ROWS + 3 * BATCH_ROWS + 17;
+        (0..count as i64)
+            .map(|i| AlertRow {
+                detail: format!("{} packets dropped", i % 977),
+                session_id: (i % 3 == 0).then_some(analytics::evidence::SessionId(i as u64)),
+                ..alert(i * 1_000)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn write_all_makes_the_file_write_and_close_make_on_any_pool() -> Result<()> {
+        let rows = many_alerts();
+        let refs: Vec<&AlertRow> = rows.iter().collect();
+        let props = writer_properties();
+
+        let serial = scratch("write-close");
+        let mut writer = TableWriter::<AlertRow>::create(&serial, EPOCH, ctx(), &props)?;
+        writer.write(&rows)?;
+        let expected = writer.close()?;
+        assert_eq!(expected.rows, rows.len() as u64);
+
+        for threads in [1, 3] {
+            let out = scratch(&format!("write-all-{threads}"));
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a thread pool");
+            let entry = pool.install(|| {
+                TableWriter::<AlertRow>::create(&out, EPOCH, ctx(), &props)?.write_all(&refs)
+            })?;
+
+            assert_eq!(entry, expected, "{threads} threads");
+            let _ = std::fs::remove_dir_all(&out);
+        }
+        let _ = std::fs::remove_dir_all(&serial);
+        Ok(())
+    }
+
+    #[test]
+    fn write_all_refuses_a_row_of_another_date_and_leaves_no_file() -> Result<()> {
+        let out = scratch("write-all-date");
+        let later = alert(1_796_299_200_000_000);
+        let rows = [&alert(5), &later];
+
+        let writer = TableWriter::<AlertRow>::create(&out, EPOCH, ctx(), &writer_properties())?;
+        let error = writer.write_all(&rows).err().map(|e| e.to_string());
+
+        assert!(
+            error
+                .as_deref()
+                .is_some_and(|e| e.contains("dated 2026-12-03")),
+            "{error:?}"
+        );
+        let partition = out.join("alerts/date=1970-01-01");
+        let left = std::fs::read_dir(&partition).map_or(0, |d| d.count());
+        assert_eq!(left, 0, "files left in {}", partition.display());
         let _ = std::fs::remove_dir_all(&out);
         Ok(())
     }

@@ -9,11 +9,11 @@
 //! when [`EvidenceWriter::set_signing_key`] gave the writer a key), and
 //! [`EvidenceWriter::abandon`] removes the files of a run that failed before its commit.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use analytics::evidence::{AlertRow, AssetRow, CredentialRow, SessionRow, WriteRow};
+use analytics::evidence::{AlertRow, AssetRow, CredentialRow, Evidence, SessionRow, WriteRow};
 use chrono::NaiveDate;
 use parquet::file::properties::WriterProperties;
 
@@ -108,21 +108,30 @@ impl EvidenceWriter {
         self.files.push(entry);
     }
 
-    /// Writes `rows` (in the order given) as one new file per capture date they span.
-    pub fn write_table<R: TableRow>(&mut self, rows: &[R]) -> Result<()> {
-        let dates: BTreeSet<NaiveDate> =
-            rows.iter().map(|r| date_of(r.partition_ts_us())).collect();
+    /// Writes `rows` (in the order given) as one new file per capture date they span, each
+    /// with [`TableWriter::write_all`]: built and encoded on the current rayon pool.
+    pub fn write_table<R: TableRow + Sync>(&mut self, rows: &[R]) -> Result<()> {
+        let mut by_date: BTreeMap<NaiveDate, Vec<&R>> = BTreeMap::new();
+        for row in rows {
+            let date = date_of(row.partition_ts_us());
+            by_date.entry(date).or_default().push(row);
+        }
 
-        for &date in &dates {
-            let mut writer = self.open::<R>(date)?;
-            if dates.len() == 1 {
-                writer.write(rows)?;
-            } else {
-                writer.write(rows.iter().filter(|r| date_of(r.partition_ts_us()) == date))?;
-            }
-            self.files.push(writer.close()?);
+        for (date, rows) in by_date {
+            let entry = self.open::<R>(date)?.write_all(&rows)?;
+            self.files.push(entry);
         }
         Ok(())
+    }
+
+    /// Writes the five tables of an analysis, each as [`EvidenceWriter::write_table`] does.
+    /// On error, the files written so far are recorded, so `abandon` removes them.
+    pub fn write_analysis(&mut self, evidence: &Evidence) -> Result<()> {
+        self.write_table(&evidence.writes)?;
+        self.write_table(&evidence.sessions)?;
+        self.write_table(&evidence.assets)?;
+        self.write_table(&evidence.alerts)?;
+        self.write_table(&evidence.credentials)
     }
 
     /// Gives every table of [`Table::ANALYSIS`] that has no file in the folder an empty one (in

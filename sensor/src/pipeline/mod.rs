@@ -2,13 +2,14 @@
 //!
 //! Inputs are opened (memory-mapped), ordered by their first timestamp, and read as one
 //! continuous capture, so a flow that continues from one file into the next stays one session.
-//! The work is split across `threads` workers by a direction-free flow hash: every worker scans
-//! the inputs and analyses only the packets of its own flows, so workers share nothing and the
-//! merged evidence does not depend on the thread count. Worker 0 also counts what belongs to no
-//! flow (non-IP frames, unsupported link types). Input hashes (SHA-256) are computed alongside.
+//! One scanner (`scan`) reads and decodes every frame once and sorts the frames out to
+//! `threads` shards by a direction-free flow hash; each shard has its own analysis engine, so
+//! shards share nothing and the merged evidence does not depend on the thread count. The work
+//! runs on a rayon pool of `threads` threads: while the shards analyse one chunk of frames, the
+//! next chunk is read, and the inputs' SHA-256 are computed alongside.
 //!
-//! The cost of this design is that every worker reads and decodes every frame header; on two
-//! cores that scan is a small part of the work, and it buys freedom from locks and channels.
+//! A single very busy flow stays on one shard: one thread does all of its work, however many
+//! there are.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -16,19 +17,24 @@ use std::sync::Arc;
 
 use analytics::attribution::Attributor;
 use analytics::delegation::{DelegationChecker, Delegations};
-use analytics::engine::{shard_of, Counters, Engine, EngineConfig};
+mod scan;
+
+use analytics::engine::{Counters, Engine, EngineConfig};
 use analytics::evidence::{AlertKind, AlertRow, Evidence, FrameRef, Severity};
-use analytics::latency::{Latency, Sampler, Stage};
-use dissectors::link::{decode, DecodeError};
+use analytics::latency::Latency;
+use dissectors::link::DecodeError;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::capture::{CaptureFile, Damage};
+use self::scan::{Chunk, InputScan, Scanner};
+use crate::capture::CaptureFile;
 use crate::evidence::{self, InputInfo, InputKind};
 
 /// What to analyse and how.
 pub struct AnalyzeOptions {
     pub inputs: Vec<PathBuf>,
     pub threads: usize,
+    /// Settings of the run's analysis; `max_flows` is shared out evenly between the shards.
     pub engine: EngineConfig,
     pub attributor: Attributor,
     /// Grants to check every write against; `None` leaves writes `no_policy`.
@@ -87,7 +93,7 @@ impl AnalyzeOutcome {
     }
 }
 
-/// Progress shared with the terminal: bytes of input scanned by worker 0.
+/// Progress shared with the terminal: bytes of input read so far, of `total`.
 #[derive(Default)]
 pub struct Progress {
     pub scanned: AtomicU64,
@@ -121,45 +127,29 @@ pub fn analyze(options: &AnalyzeOptions, progress: &Progress) -> AnalyzeOutcome 
         .thread_name(|i| format!("otwitness-worker-{i}"))
         .build();
     let work = || {
-        let mut results: Vec<Option<WorkerResult>> = (0..threads).map(|_| None).collect();
         let mut hashes: Vec<Option<String>> = vec![None; files.len()];
-        rayon::scope(|scope| {
-            for (shard, slot) in results.iter_mut().enumerate() {
-                let files = &files;
-                let names = names.clone();
-                scope.spawn(move |_| {
-                    *slot = Some(run_worker(shard, threads, files, names, options, progress));
-                });
-            }
+        let analysed = rayon::scope(|scope| {
             for (slot, (_, file)) in hashes.iter_mut().zip(&files) {
                 scope.spawn(move |_| *slot = Some(hex::encode(Sha256::digest(file.bytes()))));
             }
+            run_shards(&files, names, options, progress, shards_for(threads))
         });
-        (results, hashes)
+        (analysed, hashes)
     };
-    let (results, hashes) = match &pool {
+    let (analysed, hashes) = match &pool {
         Ok(pool) => pool.install(work),
         Err(_) => work(),
     };
     progress.done.store(true, Ordering::Relaxed);
+    let Analysed {
+        mut evidence,
+        counters,
+        frames,
+        inputs: per_input,
+        latency,
+    } = analysed;
 
-    let mut evidence = Evidence::default();
-    let mut counters = Counters::default();
-    let mut frames = FrameCounts::default();
-    let mut latency = Latency::default();
-    let mut per_input = Vec::new();
     let mut inputs = Vec::with_capacity(files.len());
-    for (shard, result) in results.into_iter().flatten().enumerate() {
-        let mut result = result;
-        evidence.append(&mut result.evidence);
-        counters.add(&result.counters);
-        latency.merge(&result.latency);
-        if shard == 0 {
-            frames = result.frames;
-            per_input = result.inputs;
-        }
-    }
-
     for (index, ((name, file), hash)) in files.iter().zip(hashes).enumerate() {
         let seen = per_input.get(index).cloned().unwrap_or_default();
         if let Some(damage) = &seen.damage {
@@ -222,16 +212,8 @@ fn check_delegations(evidence: &mut Evidence, delegations: &Delegations) {
     evidence.alerts.extend(checker.finish());
 }
 
-/// What worker 0 learns about each input while scanning it.
-#[derive(Clone, Debug, Default)]
-struct InputScan {
-    packets: u64,
-    first_ts_us: Option<i64>,
-    last_ts_us: Option<i64>,
-    damage: Option<Damage>,
-}
-
-struct WorkerResult {
+/// What the shards found, merged, and what the scan learnt about the inputs.
+struct Analysed {
     evidence: Evidence,
     counters: Counters,
     frames: FrameCounts,
@@ -239,78 +221,82 @@ struct WorkerResult {
     latency: Latency,
 }
 
-fn run_worker(
-    shard: usize,
-    shards: usize,
+/// How many shards `threads` threads analyse: one for one thread; otherwise four per thread, so
+/// that when one shard has more of a chunk's work than the others, the threads that finished
+/// theirs take over whole shards instead of waiting for it.
+fn shards_for(threads: usize) -> usize {
+    if threads <= 1 {
+        1
+    } else {
+        threads * 4
+    }
+}
+
+/// Reads the inputs chunk by chunk, analysing each chunk on `shards` engines in parallel while
+/// the next one is read, and merges what the engines found into one sorted evidence.
+fn run_shards(
     files: &[(String, CaptureFile)],
     names: Arc<[String]>,
     options: &AnalyzeOptions,
     progress: &Progress,
-) -> WorkerResult {
-    let mut engine = Engine::new(options.engine.clone(), options.attributor.clone(), names);
-    let mut frames = FrameCounts::default();
-    let mut inputs = Vec::with_capacity(files.len());
-    let mut scanned_before = 0u64;
-    let mut sampler = Sampler::default();
+    shards: usize,
+) -> Analysed {
+    let mut engines: Vec<Engine> = (0..shards)
+        .map(|_| {
+            let mut config = options.engine.clone();
+            config.max_flows = (config.max_flows / shards).max(1);
+            Engine::new(config, options.attributor.clone(), names.clone())
+        })
+        .collect();
+    let mut scanner = Scanner::new(files, progress);
+    let mut current = Chunk::new(shards);
+    let mut next = Chunk::new(shards);
 
-    for (source, (_, file)) in files.iter().enumerate() {
-        let mut scan = InputScan::default();
-        let mut packets = file.packets();
-        let mut since_progress = 0u32;
-        for raw in packets.by_ref() {
-            if shard == 0 {
-                scan.packets += 1;
-                scan.first_ts_us.get_or_insert(raw.ts_us);
-                scan.last_ts_us = Some(raw.ts_us);
-                frames.frames += 1;
-                frames.bytes += u64::from(raw.orig_len);
-                since_progress += 1;
-                if since_progress == 4096 {
-                    since_progress = 0;
-                    let at = scanned_before + raw.offset;
-                    progress.scanned.store(at, Ordering::Relaxed);
-                }
-            }
-            let start = sampler.sample().then(std::time::Instant::now);
-            let decoded_packet = decode(raw.link, raw.data);
-            if let Some(start) = start {
-                engine.latency_mut().record_since(Stage::Decode, start);
-            }
-            let packet = match decoded_packet {
-                Ok(packet) => packet,
-                Err(error) => {
-                    if shard == 0 {
-                        frames.count_undecoded(&error);
-                    }
-                    continue;
-                }
-            };
-            if shard_of(&packet, shards) != shard {
-                continue;
-            }
-            let at = FrameRef {
-                source: source as u32,
-                frame: raw.frame,
-                ts_us: raw.ts_us,
-            };
-            engine.process(at, &packet, u64::from(raw.orig_len));
-        }
-        scan.damage = packets.damage().cloned();
-        scanned_before += file.len();
-        if shard == 0 {
-            progress.scanned.store(scanned_before, Ordering::Relaxed);
-        }
-        inputs.push(scan);
+    scanner.fill(&mut current);
+    while !current.is_empty() {
+        rayon::join(
+            || scanner.fill(&mut next),
+            || analyse_chunk(&mut engines, &mut current),
+        );
+        std::mem::swap(&mut current, &mut next);
     }
+    engines.par_iter_mut().for_each(Engine::finish);
 
-    engine.finish();
-    WorkerResult {
-        evidence: engine.take_evidence(),
-        counters: engine.counters().clone(),
-        latency: engine.latency().clone(),
-        frames,
-        inputs,
+    let parts: Vec<Evidence> = engines
+        .par_iter_mut()
+        .map(|engine| {
+            let mut evidence = engine.take_evidence();
+            evidence.sort();
+            evidence
+        })
+        .collect();
+    let evidence = Evidence::merge_sorted(parts);
+    let mut counters = Counters::default();
+    let mut latency = scanner.latency.clone();
+    for engine in &engines {
+        counters.add(engine.counters());
+        latency.merge(engine.latency());
     }
+    Analysed {
+        evidence,
+        counters,
+        latency,
+        frames: scanner.frames,
+        inputs: scanner.inputs,
+    }
+}
+
+/// Each shard's engine analyses its frames of the chunk, in capture order; the chunk's lists
+/// are left empty, keeping their room for the next chunk.
+fn analyse_chunk(engines: &mut [Engine], chunk: &mut Chunk<'_>) {
+    engines
+        .par_iter_mut()
+        .zip(chunk.shards.par_iter_mut())
+        .for_each(|(engine, frames)| {
+            for frame in frames.drain(..) {
+                engine.process(frame.at, &frame.packet, frame.wire_len);
+            }
+        });
 }
 
 /// Peak resident set size of this process, from `/proc/self/status` (Linux only).
