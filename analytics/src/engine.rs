@@ -13,7 +13,9 @@
 //! closed as `evicted`, counted and alerted once); per-direction reassembly buffers per
 //! [`Limits`]; per-session pending requests per protocol. When a bound is hit the evidence
 //! depends on which flows shared a worker, so it may differ between thread counts; without a
-//! bound being hit it does not.
+//! bound being hit it does not, provided the engines' idle sweeps follow one shared clock
+//! ([`EngineConfig::shared_sweeps`], as offline analysis does). Engines that each sweep by their
+//! own packets (live capture) may end an idle flow at a different packet than one engine would.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -31,6 +33,7 @@ use crate::reassembly::{Chunk, Limits, Stream};
 use crate::recognize::{new_session, recognize, session_for, Recognized};
 use crate::secrets::SiteKey;
 use crate::session::{ProtocolSession, SessionCx, SessionMeta, SessionStats};
+use crate::sweep::SweepClock;
 
 /// Tunable bounds of one engine.
 #[derive(Clone, Debug)]
@@ -41,6 +44,9 @@ pub struct EngineConfig {
     pub limits: Limits,
     /// Key of the fingerprints of secrets (passwords) seen on the wire.
     pub site_key: Option<Arc<SiteKey>>,
+    /// Idle sweeps run only when the caller calls [`Engine::sweep`], from one [`SweepClock`]
+    /// over the packets of every engine; otherwise the engine sweeps by its own packets' clock.
+    pub shared_sweeps: bool,
 }
 
 impl Default for EngineConfig {
@@ -50,6 +56,7 @@ impl Default for EngineConfig {
             idle_timeout_us: 600 * 1_000_000,
             limits: Limits::default(),
             site_key: None,
+            shared_sweeps: false,
         }
     }
 }
@@ -184,14 +191,11 @@ pub struct Engine {
     flows: FxHashMap<FlowKey, Box<Flow>>,
     evidence: Evidence,
     counters: Counters,
-    now_us: i64,
-    next_sweep_us: i64,
+    clock: SweepClock,
     table_full_reported: bool,
     latency: Latency,
     sampler: Sampler,
 }
-
-const SWEEP_INTERVAL_US: i64 = 10 * 1_000_000;
 
 /// UDP ports whose datagrams are analysed (EtherNet/IP ListIdentity and implicit I/O); other
 /// UDP is only counted.
@@ -206,8 +210,7 @@ impl Engine {
             flows: FxHashMap::default(),
             evidence: Evidence::default(),
             counters: Counters::default(),
-            now_us: i64::MIN,
-            next_sweep_us: i64::MIN,
+            clock: SweepClock::default(),
             table_full_reported: false,
             latency: Latency::default(),
             sampler: Sampler::default(),
@@ -265,14 +268,12 @@ impl Engine {
     pub fn process(&mut self, at: FrameRef, packet: &Packet<'_>, wire_len: u64) {
         self.counters.packets += 1;
         self.counters.bytes += wire_len;
-        if at.ts_us < self.now_us {
+        let tick = self.clock.tick(at.ts_us);
+        if tick.backwards {
             self.counters.timestamps_backwards += 1;
-        } else {
-            self.now_us = at.ts_us;
         }
-        if self.now_us >= self.next_sweep_us {
+        if tick.sweep_due && !self.config.shared_sweeps {
             self.sweep_idle();
-            self.next_sweep_us = self.now_us.saturating_add(SWEEP_INTERVAL_US);
         }
 
         let sampled = self.sampler.sample();
@@ -530,10 +531,19 @@ impl Engine {
         }
     }
 
+    /// Runs an idle sweep as of capture time `now_us`, for an engine whose sweeps the caller
+    /// schedules ([`EngineConfig::shared_sweeps`]); the call belongs before the packet that made
+    /// the shared clock due.
+    pub fn sweep(&mut self, now_us: i64) {
+        self.clock.catch_up(now_us);
+        self.sweep_idle();
+    }
+
     /// Closes flows idle for longer than the timeout.
     fn sweep_idle(&mut self) {
-        let deadline = self.now_us.saturating_sub(self.config.idle_timeout_us);
-        let linger = self.now_us.saturating_sub(CLOSED_LINGER_US);
+        let now_us = self.clock.now_us();
+        let deadline = now_us.saturating_sub(self.config.idle_timeout_us);
+        let linger = now_us.saturating_sub(CLOSED_LINGER_US);
         let mut idle = Vec::new();
         self.flows.retain(|key, f| match f.app {
             App::Closed => f.last.ts_us >= linger,

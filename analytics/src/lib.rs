@@ -23,4 +23,5 @@ pub mod recognize;
 pub mod s7;
 pub mod secrets;
 pub mod session;
+pub mod sweep;
 pub mod tls;

@@ -30,9 +30,10 @@ use std::sync::Arc;
 
 use analytics::attribution::Attributor;
 use analytics::delegation::{DelegationChecker, Delegations};
-use analytics::engine::{Engine, EngineConfig};
-use analytics::evidence::FrameRef;
+use analytics::engine::{shard_of, Engine, EngineConfig};
+use analytics::evidence::{Evidence, FrameRef};
 use analytics::identity::IdentityMap;
+use analytics::sweep::SweepClock;
 use dissectors::link::{decode, Packet, TcpFlags, TcpSegment, Transport};
 use sensor::capture::CaptureFile;
 
@@ -344,7 +345,10 @@ max_writes = 5
 "#;
 
 /// A capture file analysed as `otwitness analyze` does, up to the evidence rows: reading,
-/// link decoding, one engine, attribution and delegations.
+/// link decoding, attribution and delegations. It is analysed twice, by one engine and by three
+/// shards that sweep by one shared clock and whose sorted evidence is merged, as `analyze` does,
+/// and the two must agree row for row (when neither had to evict a flow: the shards have three
+/// times the room).
 pub fn pipeline(data: &[u8]) {
     let Ok(file) = CaptureFile::from_bytes("fuzz", data.to_vec()) else {
         return;
@@ -356,7 +360,15 @@ pub fn pipeline(data: &[u8]) {
         ..EngineConfig::default()
     };
     let attributor = Attributor::new(Some(Arc::new(map)));
-    let mut engine = Engine::new(config, attributor, Arc::from(vec!["fuzz".to_owned()]));
+    let names: Arc<[String]> = Arc::from(vec!["fuzz".to_owned()]);
+    let new_engine = |config| Engine::new(config, attributor.clone(), names.clone());
+    let mut engine = new_engine(config.clone());
+    let shared = EngineConfig {
+        shared_sweeps: true,
+        ..config
+    };
+    let mut shards: Vec<Engine> = (0..3).map(|_| new_engine(shared.clone())).collect();
+    let mut clock = SweepClock::default();
 
     let mut frames = 0u64;
     for raw in file.packets() {
@@ -370,10 +382,42 @@ pub fn pipeline(data: &[u8]) {
             ts_us: raw.ts_us,
         };
         engine.process(at, &packet, u64::from(raw.orig_len));
+        if clock.tick(raw.ts_us).sweep_due {
+            shards.iter_mut().for_each(|s| s.sweep(clock.now_us()));
+        }
+        let shard = shard_of(&packet, shards.len());
+        shards[shard].process(at, &packet, u64::from(raw.orig_len));
     }
     engine.finish();
+    shards.iter_mut().for_each(Engine::finish);
 
     let mut evidence = engine.take_evidence();
+    let evicted = |e: &Engine| e.counters().flows_evicted > 0;
+    if !evicted(&engine) && !shards.iter().any(evicted) {
+        let mut single = evidence.clone();
+        single.sort();
+        let parts = shards
+            .iter_mut()
+            .map(|shard| {
+                let mut part = shard.take_evidence();
+                part.sort();
+                part
+            })
+            .collect();
+        let merged = Evidence::merge_sorted(parts);
+        assert_eq!(merged.writes, single.writes, "writes of 3 shards and of 1");
+        assert_eq!(
+            merged.sessions, single.sessions,
+            "sessions of 3 shards and of 1"
+        );
+        assert_eq!(merged.alerts, single.alerts, "alerts of 3 shards and of 1");
+        assert_eq!(merged.assets, single.assets, "assets of 3 shards and of 1");
+        assert_eq!(
+            merged.credentials, single.credentials,
+            "credentials of 3 shards and of 1"
+        );
+    }
+
     evidence
         .writes
         .sort_by_key(|w| (w.at.ts_us, w.at.source, w.at.frame, w.item));

@@ -26,7 +26,7 @@ use dissectors::link::DecodeError;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use self::scan::{Chunk, InputScan, Scanner};
+use self::scan::{Chunk, InputScan, Scanner, Step};
 use crate::capture::CaptureFile;
 use crate::evidence::{self, InputInfo, InputKind};
 
@@ -245,6 +245,7 @@ fn run_shards(
         .map(|_| {
             let mut config = options.engine.clone();
             config.max_flows = (config.max_flows / shards).max(1);
+            config.shared_sweeps = true;
             Engine::new(config, options.attributor.clone(), names.clone())
         })
         .collect();
@@ -286,15 +287,18 @@ fn run_shards(
     }
 }
 
-/// Each shard's engine analyses its frames of the chunk, in capture order; the chunk's lists
-/// are left empty, keeping their room for the next chunk.
+/// Each shard's engine analyses its frames of the chunk and sweeps where the scanner said, in
+/// capture order; the chunk's lists are left empty, keeping their room for the next chunk.
 fn analyse_chunk(engines: &mut [Engine], chunk: &mut Chunk<'_>) {
     engines
         .par_iter_mut()
         .zip(chunk.shards.par_iter_mut())
-        .for_each(|(engine, frames)| {
-            for frame in frames.drain(..) {
-                engine.process(frame.at, &frame.packet, frame.wire_len);
+        .for_each(|(engine, steps)| {
+            for step in steps.drain(..) {
+                match step {
+                    Step::Frame(frame) => engine.process(frame.at, &frame.packet, frame.wire_len),
+                    Step::Sweep(now_us) => engine.sweep(now_us),
+                }
             }
         });
 }

@@ -6,6 +6,10 @@
 //! undecodable) is only counted. Along the way it learns what the manifest needs of each input
 //! (packets, first and last time, where it is damaged) and reports progress.
 //!
+//! The scanner also keeps the one capture-time clock of idle sweeps ([`SweepClock`]) over the
+//! frames of every shard, and puts a sweep into every shard's list where a single engine would
+//! have swept, so that each flow ends as it would with one shard.
+//!
 //! Frames are handed over a chunk at a time, so the caller can analyse one chunk while the next
 //! is being read. A chunk refers into the memory-mapped inputs; nothing is copied. What the
 //! shards do with their frames is not this module's business.
@@ -16,15 +20,22 @@ use std::time::Instant;
 use analytics::engine::shard_of;
 use analytics::evidence::FrameRef;
 use analytics::latency::{Latency, Sampler, Stage};
+use analytics::sweep::SweepClock;
 use dissectors::link::{decode, Packet};
 
 use super::{FrameCounts, Progress};
 use crate::capture::{CaptureFile, Damage, Packets};
 
-/// Frames read per chunk: large enough that handing over a chunk costs nothing next to
-/// analysing it, small enough to keep a chunk's frame list (about 130 bytes a frame) in a few
-/// MiB.
+/// Frames read per chunk: enough that handing a chunk over costs little next to analysing it,
+/// few enough that a chunk's list (about 130 bytes a frame) stays in the processor's cache.
 pub const CHUNK_FRAMES: usize = 2048;
+
+/// What a shard is to do next, in capture order.
+pub enum Step<'a> {
+    Frame(Frame<'a>),
+    /// Look for idle flows as of this capture time (µs), before the frames after it.
+    Sweep(i64),
+}
 
 /// One decoded frame, waiting for its shard.
 pub struct Frame<'a> {
@@ -34,9 +45,10 @@ pub struct Frame<'a> {
     pub wire_len: u64,
 }
 
-/// The frames of one chunk of the capture, listed per shard in capture order.
+/// The frames of one chunk of the capture, and the sweeps between them, listed per shard in
+/// capture order.
 pub struct Chunk<'a> {
-    pub shards: Vec<Vec<Frame<'a>>>,
+    pub shards: Vec<Vec<Step<'a>>>,
 }
 
 impl<'a> Chunk<'a> {
@@ -73,6 +85,8 @@ pub struct Scanner<'a> {
     /// Sampled decode time.
     pub latency: Latency,
     sampler: Sampler,
+    /// Capture time over the frames of every shard, and when to sweep.
+    clock: SweepClock,
 }
 
 impl<'a> Scanner<'a> {
@@ -86,6 +100,7 @@ impl<'a> Scanner<'a> {
             frames: FrameCounts::default(),
             latency: Latency::default(),
             sampler: Sampler::default(),
+            clock: SweepClock::default(),
         }
     }
 
@@ -131,11 +146,17 @@ impl<'a> Scanner<'a> {
                 frame: raw.frame,
                 ts_us: raw.ts_us,
             };
-            chunk.shards[shard_of(&packet, shards)].push(Frame {
+            if self.clock.tick(raw.ts_us).sweep_due {
+                let now_us = self.clock.now_us();
+                for steps in &mut chunk.shards {
+                    steps.push(Step::Sweep(now_us));
+                }
+            }
+            chunk.shards[shard_of(&packet, shards)].push(Step::Frame(Frame {
                 at,
                 packet,
                 wire_len: u64::from(raw.orig_len),
-            });
+            }));
         }
 
         if let Some((_, packets)) = &self.current {
