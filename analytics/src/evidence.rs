@@ -424,18 +424,35 @@ fn write_order(write: &WriteRow) -> (FrameRef, u32) {
     (write.at, write.item)
 }
 
-/// Sorts `rows` by `key` moving each row once: write rows are hundreds of bytes, and a
-/// comparison sort that swaps them spent more time moving than comparing. `key` must be
+/// Sorts `rows` by `key`, in place, moving only rows that are out of place: write rows are
+/// hundreds of bytes, and a comparison sort that swaps them as it goes spent more time moving
+/// than comparing. The keys are sorted first; the rows then follow the cycles of the resulting
+/// permutation, one swap per misplaced row, without a second buffer of rows. `key` must be
 /// unique among the rows (it is for writes: frame and item), so the order is fully determined.
-fn sort_rows_by_key<R, K: Ord>(rows: &mut Vec<R>, key: impl Fn(&R) -> K) {
+fn sort_rows_by_key<R, K: Ord>(rows: &mut [R], key: impl Fn(&R) -> K) {
     let mut order: Vec<(K, usize)> = rows.iter().enumerate().map(|(i, r)| (key(r), i)).collect();
     if order.windows(2).all(|w| w[0].0 <= w[1].0) {
         return;
     }
     order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
 
-    let mut slots: Vec<Option<R>> = std::mem::take(rows).into_iter().map(Some).collect();
-    rows.extend(order.iter().filter_map(|&(_, i)| slots[i].take()));
+    // `source[d]` is where the row that belongs at `d` is now; a place is marked done by
+    // pointing it at itself.
+    let mut source: Vec<usize> = order.into_iter().map(|(_, i)| i).collect();
+    for start in 0..source.len() {
+        let mut place = start;
+        loop {
+            let from = source[place];
+            source[place] = place;
+            if from == start {
+                break;
+            }
+            // `place` takes its row; the row that stood there moves on to `from`, the next
+            // place of the cycle, which will be given its own row in turn.
+            rows.swap(place, from);
+            place = from;
+        }
+    }
 }
 
 /// Folds asset rows of the same (ip, mac, protocol, role) into one, keeping the first seen
@@ -489,5 +506,26 @@ mod tests {
 
         sort_rows_by_key(&mut rows, |r| r.0);
         assert_eq!(rows, expected, "sorted rows stay as they are");
+    }
+
+    #[test]
+    fn rows_sort_by_key_whatever_the_cycles_of_the_permutation() {
+        // Rotations make one cycle over every row; reversals make pairs and a fixed middle;
+        // a shuffle mixes cycles of every length.
+        let mut shapes: Vec<Vec<u32>> = Vec::new();
+        for n in [0u32, 1, 2, 3, 10, 257] {
+            shapes.push((0..n).map(|i| (i + 1) % n.max(1)).collect());
+            shapes.push((0..n).rev().collect());
+            shapes.push((0..n).map(|i| (i * 7919 + 13) % n.max(1)).collect());
+        }
+        for keys in shapes {
+            let mut rows: Vec<(u32, String)> =
+                keys.iter().map(|&k| (k, format!("row {k}"))).collect();
+            let mut expected = rows.clone();
+            expected.sort_by_key(|r| r.0);
+
+            sort_rows_by_key(&mut rows, |r| r.0);
+            assert_eq!(rows, expected, "keys {keys:?}");
+        }
     }
 }
