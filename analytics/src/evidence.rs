@@ -5,6 +5,8 @@
 //! Arrow, files or packets. Text enums have a stable `as_str` spelling: those strings are the
 //! values auditors query, so they never change meaning.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::net::IpAddr;
 
 /// Where a row comes from: capture source, 1-based frame number in it, capture time.
@@ -360,8 +362,6 @@ impl Evidence {
         move_rows(&mut self.credentials, &mut other.credentials);
     }
 
-    /// Puts every table in evidence order (source, frame, item), which does not depend on how
-    /// many workers produced the rows, and merges asset rows describing the same device.
     /// Joins the evidence of several shards, each already put in order by [`Evidence::sort`],
     /// into one in that same order. The write rows, by far the most, are merged run by run and
     /// moved once, rather than appended and sorted again; the other tables are appended and
@@ -374,27 +374,37 @@ impl Evidence {
         let total = parts.iter().map(|p| p.writes.len()).sum();
         merged.writes.reserve(total);
 
+        // Each run's next row and its key, the keys kept so that a row's key is computed once.
         let mut runs = Vec::with_capacity(parts.len());
         for mut part in parts {
-            runs.push(std::mem::take(&mut part.writes).into_iter().peekable());
+            runs.push(std::mem::take(&mut part.writes).into_iter());
             merged.append(&mut part);
         }
-        loop {
-            let next = runs
-                .iter_mut()
-                .enumerate()
-                .filter_map(|(run, rows)| rows.peek().map(|w| (write_order(w), run)))
-                .min();
-            let Some(row) = next.and_then(|(_, run)| runs[run].next()) else {
-                break;
+        let mut heads: BinaryHeap<Reverse<((FrameRef, u32), usize)>> = runs
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(run, rows)| {
+                rows.as_slice()
+                    .first()
+                    .map(|w| Reverse((write_order(w), run)))
+            })
+            .collect();
+        while let Some(Reverse((_, run))) = heads.pop() {
+            let Some(row) = runs[run].next() else {
+                continue;
             };
             merged.writes.push(row);
+            if let Some(next) = runs[run].as_slice().first() {
+                heads.push(Reverse((write_order(next), run)));
+            }
         }
 
         merged.sort();
         merged
     }
 
+    /// Puts every table in evidence order (source, frame, item), which does not depend on how
+    /// many workers produced the rows, and merges asset rows describing the same device.
     pub fn sort(&mut self) {
         sort_rows_by_key(&mut self.writes, write_order);
         // In place, without the scratch buffer of a stable sort: the key is unique (a frame
